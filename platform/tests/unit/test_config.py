@@ -1,0 +1,184 @@
+from pathlib import Path
+
+import pytest
+
+from mlplatform.config import ConfigError, load_settings, metaflow_config
+
+PRODUCTION = {
+    "MLP_PROFILE": "production",
+    "MLP_STORAGE__S3_ROOT": "s3://bucket/mlp",
+    "MLP_DATA__CATALOG_URI": "http://catalog:8181",
+    "MLP_CACHE__REDIS_URL": "redis://cache:6379/0",
+    "MLP_METAFLOW__METADATA_SERVICE_URL": "http://metadata:8080",
+}
+
+
+def write_config(tmp_path: Path, text: str) -> dict[str, str]:
+    path = tmp_path / "mlp.toml"
+    path.write_text(text)
+    return {"MLP_CONFIG": str(path), "MLP_HOME": str(tmp_path / "state")}
+
+
+def test_defaults_are_the_local_profile(tmp_path):
+    settings = load_settings({"MLP_HOME": str(tmp_path)})
+    assert settings.profile == "local"
+    assert settings.home == tmp_path
+    assert settings.cache.backend == "sqlite"
+    assert settings.data.catalog == "sql"
+    assert settings.catalog_uri == f"sqlite:///{tmp_path / 'catalog.db'}"
+    assert settings.warehouse == (tmp_path / "warehouse").as_uri()
+    assert settings.orchestration.max_concurrent_runs == 2
+
+
+def test_state_defaults_to_dot_mlp_at_the_workspace_root():
+    settings = load_settings({})
+    assert (settings.root / "pyproject.toml").is_file()
+    assert settings.home == settings.root / ".mlp"
+
+
+def test_file_overrides_defaults_and_env_overrides_file(tmp_path):
+    env = write_config(
+        tmp_path,
+        '[local.cache]\ntimeout_s = 5.5\nbackend = "redis"\nredis_url = "redis://a:1/0"\n'
+        "[local.orchestration]\nmax_concurrent_runs = 4\n",
+    )
+    from_file = load_settings(env)
+    assert from_file.cache.timeout_s == 5.5
+    assert from_file.cache.backend == "redis"
+    assert from_file.orchestration.max_concurrent_runs == 4
+
+    env |= {"MLP_CACHE__TIMEOUT_S": "0.25", "MLP_ORCHESTRATION__MAX_CONCURRENT_RUNS": "1"}
+    from_env = load_settings(env)
+    assert from_env.cache.timeout_s == 0.25
+    assert from_env.orchestration.max_concurrent_runs == 1
+    assert from_env.cache.redis_url == "redis://a:1/0"  # untouched keys keep the file's value
+
+
+def test_profile_comes_from_env_over_file(tmp_path):
+    env = write_config(
+        tmp_path,
+        'profile = "production"\n[production.storage]\ns3_root = "s3://from-file/x/"\n',
+    )
+    with pytest.raises(ConfigError, match="production profile needs settings"):
+        load_settings(env)  # the file selects production, which lacks its services
+    assert load_settings(env | {"MLP_PROFILE": "local"}).profile == "local"
+
+    others = {k: v for k, v in PRODUCTION.items() if k != "MLP_STORAGE__S3_ROOT"}
+    production = load_settings(env | others)
+    assert production.profile == "production"
+    assert production.storage.s3_root == "s3://from-file/x"
+    assert production.cache.backend == "redis"
+    assert production.compute.backend == "kubernetes"
+    assert production.warehouse == "s3://from-file/x/warehouse"
+
+
+def test_unknown_profile_names_the_value_and_the_choices(tmp_path):
+    with pytest.raises(ConfigError, match=r"MLP_PROFILE = 'staging'.*\('local', 'production'\)"):
+        load_settings({"MLP_PROFILE": "staging", "MLP_HOME": str(tmp_path)})
+    env = write_config(tmp_path, 'profile = "prod"\n')
+    with pytest.raises(ConfigError, match=r"mlp.toml: profile = 'prod' is not a profile"):
+        load_settings(env)
+
+
+def test_unknown_backend_lists_valid_names(tmp_path):
+    env = write_config(tmp_path, '[local.cache]\nbackend = "memcached"\n')
+    with pytest.raises(ConfigError) as error:
+        load_settings(env)
+    message = str(error.value)
+    assert "[local.cache]" in message
+    assert "cache.backend = 'memcached'" in message
+    assert "['sqlite', 'redis']" in message
+
+
+def test_unknown_backend_from_env_names_the_variable(tmp_path):
+    expected = r"env MLP_DATA__CATALOG: data.catalog = 'oracle'.*'rest'"
+    with pytest.raises(ConfigError, match=expected):
+        load_settings({"MLP_HOME": str(tmp_path), "MLP_DATA__CATALOG": "oracle"})
+
+
+def test_unknown_key_and_section(tmp_path):
+    env = write_config(tmp_path, "[local.cache]\nbackedn = 'redis'\n")
+    with pytest.raises(ConfigError, match=r"unknown key cache.backedn; valid keys are \["):
+        load_settings(env)
+    with pytest.raises(ConfigError, match=r"unknown settings section 'caches'"):
+        load_settings({"MLP_HOME": str(tmp_path), "MLP_CACHES__BACKEND": "redis"})
+    env = write_config(tmp_path, "[staging.cache]\nbackend = 'redis'\n")
+    with pytest.raises(ConfigError, match=r"unknown top-level key 'staging'"):
+        load_settings(env)
+
+
+def test_wrong_type_names_key_and_value(tmp_path):
+    env = write_config(tmp_path, '[local.orchestration]\nmax_concurrent_runs = "many"\n')
+    with pytest.raises(ConfigError, match=r"orchestration.max_concurrent_runs = 'many' is invalid"):
+        load_settings(env)
+
+
+def test_malformed_toml_names_the_file_and_position(tmp_path):
+    env = write_config(tmp_path, "[local.cache\nbackend = 1\n")
+    with pytest.raises(ConfigError, match=r"mlp.toml is not valid TOML: .*line 1"):
+        load_settings(env)
+
+
+def test_missing_config_file_named_by_env(tmp_path):
+    with pytest.raises(ConfigError, match=r"does not exist \(named by MLP_CONFIG\)"):
+        load_settings({"MLP_CONFIG": str(tmp_path / "nope.toml")})
+
+
+def test_production_lists_every_missing_setting(tmp_path):
+    with pytest.raises(ConfigError) as error:
+        load_settings({"MLP_PROFILE": "production", "MLP_HOME": str(tmp_path)})
+    message = str(error.value)
+    for key in ("storage.s3_root", "data.catalog_uri", "cache.redis_url", "metadata_service_url"):
+        assert key in message
+    assert "MLP_STORAGE__S3_ROOT" in message
+
+
+def test_redis_backend_needs_a_url_in_any_profile(tmp_path):
+    with pytest.raises(ConfigError, match=r"local profile needs .*cache.redis_url"):
+        load_settings({"MLP_HOME": str(tmp_path), "MLP_CACHE__BACKEND": "redis"})
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("MLP_STORAGE__S3_ROOT", "/data/bucket", "expected an s3:// URI"),
+        ("MLP_CACHE__REDIS_URL", "cache:6379", "expected a redis://"),
+    ],
+)
+def test_malformed_urls(variable, value, expected):
+    with pytest.raises(ConfigError, match=expected):
+        load_settings(PRODUCTION | {variable: value})
+
+
+def test_metaflow_config_local(tmp_path):
+    settings = load_settings({"MLP_HOME": str(tmp_path), "MLP_METAFLOW__USER": "ana"})
+    assert metaflow_config(settings) == {
+        "USER": "ana",
+        "DEFAULT_DATASTORE": "local",
+        "DEFAULT_METADATA": "local",
+        "DATASTORE_SYSROOT_LOCAL": str(tmp_path / "metaflow"),
+        "DATATOOLS_LOCALROOT": str(tmp_path / "metaflow" / "data"),
+    }
+
+
+def test_metaflow_config_production():
+    settings = load_settings(PRODUCTION | {"MLP_STORAGE__S3_ENDPOINT_URL": "http://127.0.0.1:9000"})
+    values = metaflow_config(settings)
+    assert values["DEFAULT_DATASTORE"] == "s3"
+    assert values["DATASTORE_SYSROOT_S3"] == "s3://bucket/mlp/metaflow"
+    assert values["DATATOOLS_S3ROOT"] == "s3://bucket/mlp/metaflow/data"
+    assert values["DEFAULT_METADATA"] == "service"
+    assert values["SERVICE_URL"] == "http://metadata:8080"
+    assert values["S3_ENDPOINT_URL"] == "http://127.0.0.1:9000"
+    assert values["KUBERNETES_NAMESPACE"] == "default"
+    assert "ARGO_EVENTS_WEBHOOK_URL" not in values  # unset optional values stay unset
+
+
+def test_metaflow_user_falls_back_to_local_for_root(tmp_path, monkeypatch):
+    monkeypatch.delenv("METAFLOW_USER", raising=False)
+    monkeypatch.setattr("getpass.getuser", lambda: "root")
+    assert load_settings({"MLP_HOME": str(tmp_path)}).metaflow_user == "local"
+    monkeypatch.setattr("getpass.getuser", lambda: "maria")
+    assert load_settings({"MLP_HOME": str(tmp_path)}).metaflow_user == "maria"
+    monkeypatch.setenv("METAFLOW_USER", "ci-bot")
+    assert load_settings({"MLP_HOME": str(tmp_path)}).metaflow_user == "ci-bot"

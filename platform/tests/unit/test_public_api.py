@@ -1,0 +1,38 @@
+"""Each package's façade exports exactly the names we promise (httpx does the same)."""
+
+import importlib
+import pkgutil
+
+import pytest
+
+import mlplatform
+
+EXPECTED = {
+    "mlplatform": {"ConfigError", "MLPlatformError", "Settings", "load_settings"},
+    "mlplatform.testing": {"free_port"},
+}
+
+
+def subpackages() -> list[str]:
+    found = ["mlplatform"]
+    for module in pkgutil.iter_modules(mlplatform.__path__, "mlplatform."):
+        if module.ispkg:
+            found.append(module.name)
+    return found
+
+
+def test_every_subpackage_is_listed_here():
+    assert set(subpackages()) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_public_names(name):
+    package = importlib.import_module(name)
+    assert set(package.__all__) == EXPECTED[name]
+    for exported in package.__all__:
+        assert hasattr(package, exported), f"{name}.{exported} is in __all__ but missing"
+    public = {attr for attr in vars(package) if not attr.startswith("_")}
+    undeclared = (
+        public - set(package.__all__) - {m.name for m in pkgutil.iter_modules(package.__path__)}
+    )
+    assert not undeclared - {"annotations"}, f"{name} exposes names missing from __all__"
