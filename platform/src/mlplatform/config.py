@@ -83,6 +83,10 @@ class DataSettings(_Section):
     """Local: a SQLite URL under the state folder by default. Production: the REST catalog."""
     warehouse: str | None = None
     """Where new tables' files go; default ``<home>/warehouse`` or ``<s3_root>/warehouse``."""
+    read_threads: int = 8
+    """Files fetched and decoded concurrently by `DataFrame.load`."""
+    max_bytes_in_flight: int = 512 * 1024 * 1024
+    """Upper bound on fetched-but-not-yet-decoded Parquet bytes during a load."""
 
 
 class CacheSettings(_Section):
@@ -92,6 +96,8 @@ class CacheSettings(_Section):
     redis_url: str | None = None
     timeout_s: float = 2.0
     """How long a call to a remote cache may take before it fails with a clear error."""
+    keep_generations: int = 3
+    """Published generations kept for `rollback` besides the current one; older are collected."""
 
     @field_validator("redis_url")
     @classmethod
@@ -108,6 +114,11 @@ class OrchestrationSettings(_Section):
     flows_dir: str = "pipelines"
     """Where the local orchestrator looks for flows, relative to the workspace root."""
     max_concurrent_runs: int = 2
+    max_attempts: int = 3
+    """A failed triggered run is retried until it has been tried this many times."""
+    poll_interval_s: float = 1.0
+    catch_up_missed_schedules: bool = True
+    """Run a schedule missed while the orchestrator was down once when it starts."""
 
 
 class ComputeSettings(_Section):
