@@ -21,7 +21,9 @@ from mlplatform.config import load_settings
 __all__ = ["SUBCOMMANDS", "main"]
 
 # Command name -> "module:attribute" of a click command; imported lazily.
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {
+    "data": "mlplatform.data._cli:data",
+}
 
 _STATUS_STYLE = {"ok": "green", "missing": "yellow", "unreachable": "red"}
 

@@ -10,6 +10,24 @@ import mlplatform
 EXPECTED = {
     "mlplatform": {"ConfigError", "MLPlatformError", "Settings", "load_settings"},
     "mlplatform.testing": {"free_port"},
+    "mlplatform.data": {
+        "CommitConflictError",
+        "DataError",
+        "DataFile",
+        "DataFrame",
+        "GcResult",
+        "HiveTable",
+        "SchemaMismatchError",
+        "Shard",
+        "SnapshotInfo",
+        "StagedFile",
+        "Table",
+        "TableNotFoundError",
+        "TableWriter",
+        "WriteManifest",
+        "gc",
+        "list_tables",
+    },
 }
 
 
