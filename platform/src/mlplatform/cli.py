@@ -22,6 +22,7 @@ __all__ = ["SUBCOMMANDS", "main"]
 
 # Command name -> "module:attribute" of a click command; imported lazily.
 SUBCOMMANDS: dict[str, str] = {
+    "cache": "mlplatform.cache._cli:cache",
     "data": "mlplatform.data._cli:data",
 }
 

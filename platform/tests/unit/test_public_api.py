@@ -28,6 +28,21 @@ EXPECTED = {
         "gc",
         "list_tables",
     },
+    "mlplatform.cache": {
+        "Cache",
+        "CacheBackend",
+        "CacheError",
+        "CacheUnavailableError",
+        "CacheWriter",
+        "CorruptValueError",
+        "GenerationError",
+        "GenerationInfo",
+        "InvalidKeyError",
+        "UnknownBackendError",
+        "UnsupportedValueError",
+        "backend_names",
+        "list_namespaces",
+    },
 }
 
 

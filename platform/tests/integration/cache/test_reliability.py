@@ -1,0 +1,223 @@
+"""Reliability of the cache on both backends: killed writers, concurrent readers in other
+processes, an unreachable Redis. Subprocesses get the backend through the environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from mlplatform.cache import Cache, CacheUnavailableError
+from mlplatform.config import load_settings
+from mlplatform.testing import free_port
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from mlplatform.cache import Cache
+
+    namespace, generation = sys.argv[1], sys.argv[2]
+    with Cache(namespace).writer(generation, batch_size=500) as writer:
+        i = 0
+        while True:  # until killed
+            writer.put(f"k{i % 300}", {"killed-writer": i})
+            if i == 2000:
+                print("writing", flush=True)
+            i += 1
+    """
+)
+
+READER = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    from mlplatform.cache import Cache
+
+    namespace, count = sys.argv[1], int(sys.argv[2])
+    ready, stop = Path(sys.argv[3]), Path(sys.argv[4])
+    keys = [f"k{i}" for i in range(count)]
+    cache = Cache(namespace)
+    numbers, problems = [], []
+    ready.touch()
+    while not stop.exists():
+        got = cache.get_many(keys)
+        values = set(got.values())
+        if len(got) != count or len(values) != 1:
+            problems.append(f"mixed or partial read: {len(got)} keys, values {sorted(values)[:5]}")
+            break
+        numbers.append(values.pop())
+    print(json.dumps({"numbers": sorted(set(numbers)), "reads": len(numbers),
+                      "in_order": numbers == sorted(numbers), "problems": problems}))
+    """
+)
+
+
+def publish_generation(cache: Cache, values: dict) -> str:
+    generation = cache.new_generation()
+    with cache.writer(generation) as writer:
+        writer.put_many(values)
+    cache.publish(generation)
+    return generation
+
+
+def wait_for(condition, what: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_a_writer_killed_mid_generation_leaves_the_published_one_intact(make_cache, cache_settings):
+    cache = make_cache()
+    published = publish_generation(cache, {f"k{i}": {"published": i} for i in range(100)})
+    before = list(cache.scan())
+    generation = cache.new_generation()
+
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, "titles", generation],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = writer.stdout.readline()
+        assert line == "writing\n", writer.stderr.read()
+        time.sleep(0.2)  # let it get into the middle of another batch
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(timeout=30)
+    finally:
+        writer.kill()
+    assert writer.returncode == -signal.SIGKILL
+
+    assert cache.current_generation() == published
+    assert list(cache.scan()) == before
+    assert cache.get_many([f"k{i}" for i in range(300)]) == dict(before)
+    killed = cache.generation_info(generation)
+    assert killed.status == "open"
+    assert killed.key_count > 0  # some batches landed, invisible to readers
+    if cache_settings.cache.backend == "sqlite":
+        with sqlite3.connect(cache_settings.home / "cache.db") as db:
+            assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+    # The store is not wedged: the failed generation can be dropped and a new one published.
+    cache.discard(generation)
+    assert cache.backend.count("titles", generation) == 0
+    publish_generation(cache, {"k0": "after"})
+    assert cache.get("k0") == "after"
+    assert cache.rollback().id == published
+    assert list(cache.scan()) == before
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_readers_in_other_processes_never_see_a_mix_during_publishes(make_cache, tmp_path: Path):
+    count = 200
+    cache = make_cache(keep_generations=1)
+    publish_generation(cache, {f"k{i}": 0 for i in range(count)})
+    pending = []
+    for number in range(1, 21):
+        generation = cache.new_generation()
+        with cache.writer(generation) as writer:
+            writer.put_many({f"k{i}": number for i in range(count)})
+        pending.append(generation)
+
+    stop = tmp_path / "stop"
+    readers, ready_files = [], []
+    for index in range(3):
+        ready = tmp_path / f"ready-{index}"
+        ready_files.append(ready)
+        readers.append(
+            subprocess.Popen(
+                [sys.executable, "-c", READER, "titles", str(count), str(ready), str(stop)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    try:
+        wait_for(lambda: all(path.exists() for path in ready_files), "the readers to start")
+        for generation in pending:
+            time.sleep(0.03)
+            cache.publish(generation)
+        time.sleep(0.1)
+        stop.touch()
+        reports = []
+        for reader in readers:
+            out, err = reader.communicate(timeout=60)
+            assert reader.returncode == 0, err
+            reports.append(json.loads(out))
+    finally:
+        stop.touch()
+        for reader in readers:
+            reader.kill()
+
+    for report in reports:
+        assert report["problems"] == []
+        assert report["in_order"], report["numbers"]
+        assert len(report["numbers"]) >= 2, report  # it did read across publishes
+    assert cache.get("k0") == 20
+
+
+# -- Redis unreachable ----------------------------------------------------------------------
+
+
+def redis_cache(monkeypatch: pytest.MonkeyPatch, url: str, timeout_s: float) -> Cache:
+    monkeypatch.setenv("MLP_CACHE__BACKEND", "redis")
+    monkeypatch.setenv("MLP_CACHE__REDIS_URL", url)
+    monkeypatch.setenv("MLP_CACHE__TIMEOUT_S", str(timeout_s))
+    return Cache("titles", settings=load_settings())
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(60)
+def test_redis_refusing_connections_gives_a_clear_error(mlp_home, monkeypatch):
+    port = free_port()  # nothing listens there
+    cache = redis_cache(monkeypatch, f"redis://:s3cret@127.0.0.1:{port}/0", 0.5)
+    calls = [
+        lambda: cache.get("k"),
+        lambda: cache.get_many(["k"]),
+        lambda: cache.put("k", 1),
+        lambda: cache.new_generation(),
+        lambda: cache.publish("20250101T000000-00000000"),
+        lambda: list(cache.scan()),
+    ]
+    for call in calls:
+        with pytest.raises(CacheUnavailableError) as raised:
+            call()
+        message = str(raised.value)
+        assert f"127.0.0.1:{port}" in message
+        assert "cache.timeout_s = 0.5 s" in message
+        assert "MLP_CACHE__REDIS_URL" in message
+        assert "s3cret" not in message  # the password is redacted
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(60)
+def test_redis_that_never_answers_fails_after_the_timeout_instead_of_hanging(mlp_home, monkeypatch):
+    # A socket that accepts connections (the kernel's backlog) but never answers.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        cache = redis_cache(monkeypatch, f"redis://127.0.0.1:{port}/0", 0.3)
+        with pytest.raises(CacheUnavailableError, match="TimeoutError"):
+            cache.get("k")
+        with pytest.raises(CacheUnavailableError, match="did not answer within"):
+            cache.put("k", 1)
+
+
+def test_env_of_subprocesses_selects_the_same_backend(cache_settings):
+    # The reliability tests rely on the environment carrying the backend to subprocesses.
+    assert os.environ.get("MLP_CACHE__BACKEND", "sqlite") == cache_settings.cache.backend
