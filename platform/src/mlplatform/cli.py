@@ -24,6 +24,10 @@ __all__ = ["SUBCOMMANDS", "main"]
 SUBCOMMANDS: dict[str, str] = {
     "cache": "mlplatform.cache._cli:cache",
     "data": "mlplatform.data._cli:data",
+    "deploy": "mlplatform.orchestration._cli:deploy",
+    "events": "mlplatform.orchestration._cli:events",
+    "orchestrate": "mlplatform.orchestration._cli:orchestrate",
+    "runs": "mlplatform.orchestration._cli:runs",
 }
 
 _STATUS_STYLE = {"ok": "green", "missing": "yellow", "unreachable": "red"}

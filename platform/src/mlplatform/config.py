@@ -136,6 +136,10 @@ class ArgoSettings(_Section):
     events_webhook_url: str | None = None
     event_bus: str = "default"
     events_service_account: str | None = None
+    events_event: str | None = None
+    """Name of the Argo Events event that carries Metaflow events (sensors listen on it)."""
+    events_event_source: str | None = None
+    """Name of the Argo Events event source (the webhook) that receives them."""
 
 
 _SECTIONS: dict[str, type[_Section]] = {
@@ -421,6 +425,8 @@ def metaflow_config(settings: Settings) -> dict[str, str]:
         "KUBERNETES_SERVICE_ACCOUNT": settings.compute.kubernetes_service_account,
         "ARGO_EVENTS_WEBHOOK_URL": settings.argo.events_webhook_url,
         "ARGO_EVENTS_SERVICE_ACCOUNT": settings.argo.events_service_account,
+        "ARGO_EVENTS_EVENT": settings.argo.events_event,
+        "ARGO_EVENTS_EVENT_SOURCE": settings.argo.events_event_source,
     }
     values |= {name: value for name, value in optional.items() if value}
     return values

@@ -109,14 +109,31 @@ def _metaflow_wiring(settings: Settings) -> tuple[Status, str]:
     return "ok", f"datastore {expected['DEFAULT_DATASTORE']} at {root}, user {expected['USER']}"
 
 
+def _finish_events() -> tuple[Status, str]:
+    """The platform's step decorator that publishes finish events is attached to every flow."""
+    from metaflow import metaflow_config as mf
+
+    if "mlp_events" in mf.DEFAULT_DECOSPECS.split():
+        return "ok", "every successful run publishes its finish event"
+    return "missing", (
+        f"METAFLOW_DEFAULT_DECOSPECS={mf.DEFAULT_DECOSPECS!r} replaces the platform's "
+        "'mlp_events' decorator: add mlp_events to it, or runs publish no finish event"
+    )
+
+
 def _local_checks(settings: Settings) -> list[tuple[str, str, Callable[[], tuple[Status, str]]]]:
     home = settings.home
     return [
         ("state folder", "local", lambda: _writable_folder(home)),
         ("metaflow", "local", lambda: _metaflow_wiring(settings)),
+        ("finish events", "mlp_events", _finish_events),
         ("data catalog", "sql", lambda: _sqlite_file(home / "catalog.db")),
         ("data warehouse", "file", lambda: _writable_folder(home / "warehouse")),
-        ("cache", "sqlite", lambda: _sqlite_file(home / "cache.db")),
+        (
+            ("cache", "redis", lambda: _tcp(str(settings.cache.redis_url), 6379))
+            if settings.cache.backend == "redis"
+            else ("cache", "sqlite", lambda: _sqlite_file(home / "cache.db"))
+        ),
         ("event log", "sqlite", lambda: _sqlite_file(home / "events.db")),
         ("environments", "uv", lambda: _writable_folder(home / "environments")),
     ]
@@ -130,6 +147,7 @@ def _production_checks(
     metadata_url = settings.metaflow.metadata_service_url
     checks = [
         ("metaflow", "service", lambda: _metaflow_wiring(settings)),
+        ("finish events", "mlp_events", _finish_events),
         ("object storage", "s3", lambda: _tcp(s3_endpoint, 443)),
         ("metadata service", "service", lambda: _http(f"{metadata_url}/ping")),
         ("data catalog", settings.data.catalog, lambda: _http(f"{settings.catalog_uri}/v1/config")),
@@ -145,8 +163,6 @@ def run_checks(settings: Settings) -> list[CheckResult]:
     """Run every check of the settings' profile and return the results in a stable order."""
     if settings.profile == "local":
         checks = _local_checks(settings)
-        if settings.cache.backend == "redis":
-            checks.append(("cache", "redis", lambda: _tcp(str(settings.cache.redis_url), 6379)))
     else:
         checks = _production_checks(settings)
     results = [CheckResult(name, backend, *check()) for name, backend, check in checks]

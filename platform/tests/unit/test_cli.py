@@ -2,9 +2,11 @@ import os
 import subprocess
 import sys
 
+import click
+import pytest
 from click.testing import CliRunner
 
-from mlplatform.cli import cli
+from mlplatform.cli import SUBCOMMANDS, cli
 
 
 def run_mlp(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -17,10 +19,20 @@ def run_mlp(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
-def test_help_lists_doctor():
+def test_help_lists_every_command():
     result = CliRunner().invoke(cli, ["--help"])
     assert result.exit_code == 0
-    assert "doctor" in result.output
+    for name in ["doctor", *SUBCOMMANDS]:
+        assert f"  {name} " in result.output
+
+
+@pytest.mark.parametrize("name", sorted(SUBCOMMANDS))
+def test_each_layer_command_loads_under_its_name(name):
+    command = cli.get_command(click.Context(cli), name)
+    assert isinstance(command, click.Command)
+    assert command.name == name
+    result = CliRunner().invoke(cli, [name, "--help"])
+    assert result.exit_code == 0, result.output
 
 
 def test_doctor_local_profile_is_ok(mlp_home):
@@ -28,10 +40,18 @@ def test_doctor_local_profile_is_ok(mlp_home):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "profile      local" in result.stdout
     assert str(mlp_home) in result.stdout
-    for check in ("state folder", "metaflow", "data catalog", "cache", "event log"):
+    for check in ("state folder", "metaflow", "finish events", "data catalog", "cache"):
         assert check in result.stdout
     assert "all required backends are usable" in result.stdout
     assert (mlp_home / "catalog.db").is_file()
+
+
+def test_doctor_fails_when_finish_events_are_switched_off(mlp_home):
+    env = {"MLP_HOME": str(mlp_home), "METAFLOW_DEFAULT_DECOSPECS": "retry"}
+    result = run_mlp("doctor", env=env)
+    assert result.returncode == 1
+    assert "not usable: finish events" in result.stdout
+    assert "replaces" in result.stdout  # the detail says why (rich wraps it in the table)
 
 
 def test_doctor_fails_when_the_state_folder_cannot_be_created(tmp_path):

@@ -4,19 +4,32 @@ Metaflow imports this module at the end of ``metaflow.metaflow_config`` and copi
 upper-case globals over Metaflow's settings. The values come from
 `mlplatform.config.metaflow_config`; an explicit ``METAFLOW_<NAME>`` in the environment
 wins. Subprocesses (Runner, tasks) import Metaflow again and resolve the same settings.
+
+``TOGGLE_DECOSPECS`` attaches the platform's ``mlp_events`` step decorator (in
+``../plugins``) to every step of every flow: it publishes each successful run's finish
+event once, from the local runtime, and exposes the orchestrator's triggering event as
+``current.trigger``. ``METAFLOW_DEFAULT_DECOSPECS``, if set, replaces this list.
 """
 
+TOGGLE_DECOSPECS = ["mlp_events"]
 
-def _profile_values() -> dict[str, str]:
+
+def _profile_values() -> dict[str, object]:
     import os
 
     from mlplatform.config import load_settings, metaflow_config
 
-    return {
+    values = {
         name: value
         for name, value in metaflow_config(load_settings()).items()
         if f"METAFLOW_{name}" not in os.environ
     }
+    # Metaflow derives its S3 client's endpoint from S3_ENDPOINT_URL while its config module
+    # loads, before this extension runs, so the profile's endpoint must be passed on here too.
+    endpoint = values.get("S3_ENDPOINT_URL")
+    if endpoint and "METAFLOW_DATATOOLS_CLIENT_PARAMS" not in os.environ:
+        values["DATATOOLS_CLIENT_PARAMS"] = {"endpoint_url": endpoint}
+    return values
 
 
 globals().update(_profile_values())

@@ -1,0 +1,33 @@
+"""Exceptions of the orchestration layer."""
+
+from __future__ import annotations
+
+from mlplatform._errors import MLPlatformError
+
+
+class OrchestrationError(MLPlatformError):
+    """Base class of the orchestration layer's errors."""
+
+
+class EventPayloadError(OrchestrationError):
+    """An event's name or payload is malformed (not JSON, not an object, a bad name)."""
+
+
+class EventBackendError(OrchestrationError):
+    """The event backend cannot be used (unknown name, missing webhook, refused publish)."""
+
+
+class FlowDefinitionError(OrchestrationError):
+    """A flow file cannot be imported, or its trigger decorators cannot be honoured."""
+
+
+class TriggerMappingError(FlowDefinitionError):
+    """A ``@trigger`` parameter mapping names a parameter or payload field that is not there."""
+
+
+class OrchestratorBusyError(OrchestrationError):
+    """Another orchestrator already serves this state folder."""
+
+
+class DeployError(OrchestrationError):
+    """A flow could not be compiled or deployed to the production scheduler."""

@@ -1,0 +1,116 @@
+"""The local event log: durable, at-least-once per consumer, deduplicated by id."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from mlplatform.orchestration import Event, EventLog, EventPayloadError, publish
+from mlplatform.orchestration._cli import events as events_cli
+from mlplatform.orchestration._events import parse_payload
+
+
+def test_publish_stores_name_payload_id_timestamp_and_source(mlp_settings):
+    event = publish("titles_ready", {"region": "FR", "rows": 4}, settings=mlp_settings)
+    stored = EventLog.for_settings(mlp_settings).get(event.id)
+    assert stored == event
+    assert stored.name == "titles_ready"
+    assert stored.payload == {"region": "FR", "rows": 4}
+    assert stored.source == "api"
+    assert stored.timestamp.tzinfo is not None
+    assert (mlp_settings.home / "events.db").is_file()
+
+
+def test_log_survives_a_new_process_view(mlp_settings):
+    first = EventLog.for_settings(mlp_settings)
+    ids = [first.publish("e", {"n": n}).id for n in range(3)]
+    reopened = EventLog(mlp_settings.home / "events.db")
+    assert [event.id for event in reopened.list()] == ids
+    assert [event.payload["n"] for event in reopened.read("fresh")] == [0, 1, 2]
+
+
+def test_publishing_an_id_twice_stores_it_once(mlp_settings):
+    log = EventLog.for_settings(mlp_settings)
+    first = log.publish("e", {"n": 1}, event_id="same")
+    again = log.publish("e", {"n": 2}, event_id="same")
+    assert again == first
+    assert again.payload == {"n": 1}
+    assert [event.id for event in log.list()] == ["same"]
+
+
+def test_at_least_once_until_acknowledged_and_offsets_per_consumer(mlp_settings):
+    log = EventLog.for_settings(mlp_settings)
+    for n in range(3):
+        log.publish("e", {"n": n})
+    delivered = log.read("a")
+    # Not acknowledged: a consumer that restarts gets the same events again.
+    assert [event.seq for event in EventLog(log.path).read("a")] == [e.seq for e in delivered]
+    log.ack("a", delivered[1].seq)
+    assert [event.payload["n"] for event in log.read("a")] == [2]
+    # Another consumer has its own offset.
+    assert [event.payload["n"] for event in log.read("b")] == [0, 1, 2]
+    # Acknowledging an older position never moves the offset back.
+    log.ack("a", delivered[0].seq)
+    assert log.offset("a") == delivered[1].seq
+
+
+def test_register_starts_a_new_consumer_where_told_and_keeps_an_existing_one(mlp_settings):
+    log = EventLog.for_settings(mlp_settings)
+    log.publish("e", {})
+    log.publish("e", {})
+    assert log.register("late", at=log.head()) == 2
+    assert log.read("late") == []
+    log.ack("early", 1)
+    assert log.register("early", at=2) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "payload", "expected"),
+    [
+        ("bad name!", {}, "event name 'bad name!' is invalid"),
+        ("", {}, "event name '' is invalid"),
+        ("ok", ["a", "list"], "the payload must be a JSON object"),
+        ("ok", {"when": object()}, "not JSON-serialisable"),
+    ],
+)
+def test_bad_events_are_refused_and_nothing_is_stored(mlp_settings, name, payload, expected):
+    with pytest.raises(EventPayloadError, match=expected):
+        publish(name, payload, settings=mlp_settings)
+    assert EventLog.for_settings(mlp_settings).list() == []
+
+
+def test_parse_payload_names_the_problem():
+    assert parse_payload('{"a": 1}') == {"a": 1}
+    with pytest.raises(EventPayloadError, match=r"--payload is not valid JSON .*line 1 column"):
+        parse_payload("{region: DE}")
+    with pytest.raises(EventPayloadError, match="must be a JSON object, got list"):
+        parse_payload("[1, 2]")
+
+
+def test_cli_publish_and_ls(mlp_settings):
+    runner = CliRunner()
+    result = runner.invoke(
+        events_cli, ["publish", "titles_ready", "--payload", '{"region": "FR"}', "--id", "x1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "published titles_ready id=x1" in result.output
+    listing = runner.invoke(events_cli, ["ls"])
+    assert listing.exit_code == 0
+    assert "titles_ready" in listing.output and "x1" in listing.output and "cli" in listing.output
+    assert EventLog.for_settings(mlp_settings).get("x1").payload == {"region": "FR"}
+
+
+def test_cli_publish_with_invalid_json_is_a_clear_error_and_loses_nothing(mlp_settings):
+    log = EventLog.for_settings(mlp_settings)
+    log.publish("before", {"kept": True})
+    result = CliRunner().invoke(events_cli, ["publish", "x", "--payload", "{not json"])
+    assert isinstance(result.exception, EventPayloadError)
+    assert "--payload is not valid JSON" in str(result.exception)
+    assert [event.name for event in log.list()] == ["before"]
+    assert log.list()[0].payload == {"kept": True}
+
+
+def test_event_dict_round_trip():
+    event = Event.from_dict({"name": "n", "payload": {"a": 1}, "id": "i", "timestamp": 10.5})
+    assert Event.from_dict(json.loads(json.dumps(event.to_dict()))) == event
+    assert event.timestamp.timestamp() == 10.5
