@@ -1,0 +1,304 @@
+"""Benchmark: the match step alone, and the whole matcher against Splink on the same data.
+
+    uv run --package knowledge-graph --group benchmark python \
+        pipelines/knowledge_graph/benchmarks/match.py [--records 20000] [--sizes 1e6,1e7]
+
+1. Calibration: rapidfuzz ``process.cpdist`` ratio on one core (REFERENCE_FIGURES.md measured
+   4.5M pairs/s on a quiet machine like ours), so noisy runs can be judged.
+2. The match step alone (compare + score, 9 comparisons of which 4 fuzzy) on 1M and 10M
+   candidate pairs drawn from the blocked pairs of the default sample: pairs/s on one core
+   (``workers=1``) and on all cores (per core = total / cores). Record preparation is reported
+   separately: it is paid once per record, not per pair.
+3. Quality and time side by side with Splink (DuckDB backend) on the same records, the same
+   normalised columns and exactly the same candidate pairs (registered with
+   ``register_blocked_pairs_for_predict``): pairwise F1 after clustering at the same threshold.
+
+Ends with one JSON line of figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import knowledge_graph as kg
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+
+CONFIG = Path(__file__).resolve().parents[1] / "match_config.json"
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def calibrate(prepared: kg.PreparedRecords, rng: np.random.Generator, n: int = 1_000_000):
+    titles = prepared.fields["title"].strings
+    titles = np.where(pd.isna(titles), "", titles)
+    left, right = rng.integers(0, len(titles), n), rng.integers(0, len(titles), n)
+    a, b = titles[left].tolist(), titles[right].tolist()
+    started = time.perf_counter()
+    process.cpdist(a, b, scorer=fuzz.ratio, workers=1)
+    return n / (time.perf_counter() - started)
+
+
+def match_rate(records, prepared, left, right, model, config, n_pairs, workers, rng):
+    """Compare and score ``n_pairs`` pairs drawn from the candidates, in task-sized chunks."""
+    chosen = rng.integers(0, len(left), n_pairs)
+    all_left, all_right = left[chosen], right[chosen]
+    matched = 0
+    started = time.perf_counter()
+    for start in range(0, n_pairs, kg.MATCH_CHUNK_PAIRS):
+        pair_left = all_left[start : start + kg.MATCH_CHUNK_PAIRS]
+        pair_right = all_right[start : start + kg.MATCH_CHUNK_PAIRS]
+        levels = kg.compare_pairs(prepared, pair_left, pair_right, workers=workers)
+        weight = model.match_weight(levels, model.tf_lookup(prepared, pair_left))
+        matched += int((model.probability(weight) >= config.threshold).sum())
+    seconds = time.perf_counter() - started
+    return n_pairs / seconds, seconds, matched
+
+
+def run_ours(records, truth, config):
+    """Our pipeline's steps on the whole sample, timed."""
+    started = time.perf_counter()
+    left, right, _, _ = kg.block_records(records, config)
+    block_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    prepared = kg.prepare_records(records, config)
+    model = kg.train_model(prepared, left, right, config)
+    train_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    result = kg.match_pairs(records, left, right, model, config)
+    predict_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    _, labels = kg.resolve_entities(records, result.matches, config)
+    cluster_seconds = time.perf_counter() - started
+    metrics = kg.evaluate_resolution(records, labels, truth, config)
+    # Plain connected components (Splink's clustering) on the same matches, like for like.
+    plain = kg.resolve_entities(
+        records,
+        result.matches,
+        config.model_copy(update={"cluster": kg.MatchConfig.model_fields["cluster"].default}),
+    )[1]
+    true_labels = truth.column("entity_id").to_numpy(zero_copy_only=False)
+    metrics["f1_plain_components"] = kg.pairwise_scores(plain, true_labels)["f1"]
+    return {
+        "left": left,
+        "right": right,
+        "prepared": prepared,
+        "model": model,
+        "block_seconds": block_seconds,
+        "train_seconds": train_seconds,
+        "predict_seconds": predict_seconds,
+        "cluster_seconds": cluster_seconds,
+        "metrics": metrics,
+    }
+
+
+def run_splink(prepared, left, right, true_labels, threshold, cores):
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    fields = prepared.fields
+    frame = pd.DataFrame(
+        {
+            "unique_id": np.arange(prepared.n),
+            "title": fields["title"].strings,
+            "title_tokens": fields["title_tokens"].strings,
+            "original_title": fields["original_title"].strings,
+            "directors": fields["directors"].strings,
+            "cast_members": [
+                None if length == 0 else [int(c) for c in codes[:length]]
+                for codes, length in zip(
+                    fields["cast"].lists, fields["cast"].list_lengths, strict=True
+                )
+            ],
+            "year": fields["year"].numbers,
+            "runtime": fields["runtime"].numbers,
+            "kind": fields["kind"].codes.astype(float),
+            "country": fields["country"].codes.astype(float),
+        }
+    )
+    for column in ("kind", "country"):
+        frame.loc[frame[column] < 0, column] = np.nan
+
+    def numeric(column, tolerances):
+        return cl.CustomComparison(
+            comparison_levels=[
+                cll.NullLevel(column),
+                cll.ExactMatchLevel(column),
+                *(cll.AbsoluteDifferenceLevel(column, t) for t in tolerances),
+                cll.ElseLevel(),
+            ],
+            output_column_name=column,
+        )
+
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=[
+            cl.JaroWinklerAtThresholds("title", [0.95, 0.88, 0.8]).configure(
+                term_frequency_adjustments=True
+            ),
+            cl.JaroWinklerAtThresholds("title_tokens", [0.9, 0.75]),
+            cl.LevenshteinAtThresholds("original_title", [1, 3]),
+            cl.JaroWinklerAtThresholds("directors", [0.9, 0.7]),
+            cl.ArrayIntersectAtSizes("cast_members", [3, 2, 1]),
+            numeric("year", [1, 3]),
+            numeric("runtime", [5, 15]),
+            cl.ExactMatch("kind"),
+            cl.ExactMatch("country"),
+        ],
+        blocking_rules_to_generate_predictions=[block_on("title")],
+        retain_intermediate_calculation_columns=False,
+    )
+    db_api = DuckDBAPI()
+    started = time.perf_counter()
+    linker = Linker(db_api.register(frame), settings, log_level=logging.WARNING)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("title", "year")], recall=0.7
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("title"))
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("directors"))
+    train_seconds = time.perf_counter() - started
+    pairs = pd.DataFrame({"match_key": "0", "join_key_l": left, "join_key_r": right})
+    linker.table_management.register_blocked_pairs_for_predict(db_api.register(pairs))
+    started = time.perf_counter()
+    predictions = linker.inference.predict(threshold_match_probability=threshold)
+    predict_seconds = time.perf_counter() - started
+    predicted = predictions.as_pandas_dataframe()[["unique_id_l", "unique_id_r"]].to_numpy()
+    pair_precision = (
+        float(np.mean(true_labels[predicted[:, 0]] == true_labels[predicted[:, 1]]))
+        if len(predicted)
+        else 1.0
+    )
+    started = time.perf_counter()
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(predictions, threshold)
+    cluster_frame = clusters.as_pandas_dataframe()[["unique_id", "cluster_id"]]
+    cluster_seconds = time.perf_counter() - started
+    labels = pd.Series(cluster_frame["cluster_id"].to_numpy(), index=cluster_frame["unique_id"])
+    labels = labels.reindex(np.arange(prepared.n)).to_numpy()
+    pairwise = kg.pairwise_scores(labels, true_labels)
+    return {
+        "train_seconds": train_seconds,
+        "predict_seconds": predict_seconds,
+        "cluster_seconds": cluster_seconds,
+        "predict_pairs_per_second_per_core": len(left) / predict_seconds / cores,
+        "precision": pairwise["precision"],
+        "recall": pairwise["recall"],
+        "f1": pairwise["f1"],
+        "cluster_f1": kg.bcubed_scores(labels, true_labels)["f1"],
+        "predicted_pairs": len(predicted),
+        "pair_precision": pair_precision,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=20_000)
+    parser.add_argument("--sizes", default="1e6,1e7", help="match-step sizes in pairs")
+    parser.add_argument("--skip-splink", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    cores = kg.available_cores()
+    rng = np.random.default_rng(0)
+    config = kg.load_match_config(CONFIG)
+    fuzzy = [
+        f.name
+        for f in config.fields
+        if f.comparator in ("jaro_winkler", "levenshtein", "token_sort")
+    ]
+    _say(f"machine: {cores} cores, load average {os.getloadavg()[0]:.2f}")
+    _say(f"comparisons: {len(config.fields)} ({len(fuzzy)} fuzzy: {', '.join(fuzzy)})")
+
+    sample = kg.generate_title_records(n_records=args.records)
+    records = kg.order_records(sample.records, config)
+    truth = kg.order_records(sample.truth, config)
+    true_labels = truth.column("entity_id").to_numpy(zero_copy_only=False)
+
+    ours = run_ours(records, truth, config)
+    left, right, prepared, model = ours["left"], ours["right"], ours["prepared"], ours["model"]
+    started = time.perf_counter()
+    kg.prepare_records(records, config)
+    prepare_per_record_us = (time.perf_counter() - started) / max(records.num_rows, 1) * 1e6
+    calibration = calibrate(prepared, rng)
+    _say(f"calibration: cpdist ratio, 1 worker: {calibration / 1e6:.2f}M pairs/s "
+         "(quiet-machine reference 4.5M)")  # fmt: skip
+    _say(f"sample: {records.num_rows} records, {len(left)} candidate pairs; "
+         f"prepare {prepare_per_record_us:.1f} us/record")  # fmt: skip
+
+    figures: dict[str, object] = {
+        "cores": cores,
+        "records": records.num_rows,
+        "candidate_pairs": len(left),
+        "comparisons": len(config.fields),
+        "fuzzy_comparisons": len(fuzzy),
+        "calibration_cpdist_ratio_pairs_per_s": round(calibration),
+        "prepare_us_per_record": round(prepare_per_record_us, 2),
+    }
+    for size in (int(float(s)) for s in args.sizes.split(",")):
+        one, seconds_one, matched = match_rate(
+            records, prepared, left, right, model, config, size, 1, rng
+        )
+        every, _, _ = match_rate(records, prepared, left, right, model, config, size, -1, rng)
+        label = f"{size / 1e6:g}M"
+        _say(f"match step {label} pairs: 1 core {one / 1e6:.2f}M pairs/s ({seconds_one:.2f} s); "
+             f"{cores} cores {every / 1e6:.2f}M pairs/s = {every / cores / 1e6:.2f}M per core; "
+             f"{matched} matches")  # fmt: skip
+        figures[f"match_{label}_pairs_per_s_1_core"] = round(one)
+        figures[f"match_{label}_pairs_per_s_all_cores"] = round(every)
+        figures[f"match_{label}_pairs_per_s_per_core"] = round(every / cores)
+
+    metrics = ours["metrics"]
+    ours_total = ours["train_seconds"] + ours["predict_seconds"] + ours["cluster_seconds"]
+    _say(f"ours:   F1 {metrics['f1']:.4f} (P {metrics['precision']:.4f} R {metrics['recall']:.4f}),"
+         f" B-cubed F1 {metrics['cluster_f1']:.4f}, F1 with plain connected components "
+         f"{metrics['f1_plain_components']:.4f}, blocking recall "
+         f"{metrics['blocking_recall']:.4f}; train {ours['train_seconds']:.2f} s, match "
+         f"{ours['predict_seconds']:.2f} s, cluster {ours['cluster_seconds']:.2f} s")  # fmt: skip
+    figures |= {
+        "ours_f1": round(metrics["f1"], 4),
+        "ours_precision": round(metrics["precision"], 4),
+        "ours_recall": round(metrics["recall"], 4),
+        "ours_cluster_f1": round(metrics["cluster_f1"], 4),
+        "ours_f1_plain_components": round(metrics["f1_plain_components"], 4),
+        "blocking_recall": round(metrics["blocking_recall"], 4),
+        "ours_seconds": round(ours_total, 2),
+    }
+    if not args.skip_splink:
+        try:
+            splink = run_splink(prepared, left, right, true_labels, config.threshold, cores)
+        except ImportError as error:
+            _say(f"splink not installed ({error}); run with --group benchmark")
+        else:
+            splink_total = (
+                splink["train_seconds"] + splink["predict_seconds"] + splink["cluster_seconds"]
+            )
+            _say(f"splink: F1 {splink['f1']:.4f} (P {splink['precision']:.4f} R "
+                 f"{splink['recall']:.4f}), B-cubed F1 {splink['cluster_f1']:.4f}; train "
+                 f"{splink['train_seconds']:.2f} s, predict {splink['predict_seconds']:.2f} s "
+                 f"({splink['predict_pairs_per_second_per_core'] / 1e3:.0f}k pairs/s per core), "
+                 f"cluster {splink['cluster_seconds']:.2f} s; {splink['predicted_pairs']} pairs "
+                 f"predicted, {splink['pair_precision']:.4f} of them true")  # fmt: skip
+            figures |= {
+                "splink_f1": round(splink["f1"], 4),
+                "splink_precision": round(splink["precision"], 4),
+                "splink_recall": round(splink["recall"], 4),
+                "splink_cluster_f1": round(splink["cluster_f1"], 4),
+                "splink_seconds": round(splink_total, 2),
+                "splink_predict_pairs_per_s_per_core": round(
+                    splink["predict_pairs_per_second_per_core"]
+                ),
+            }
+    print(json.dumps(figures), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Entity resolution of title records: sample data, blocking, scoring, clustering.
+
+The matcher is driven by a `MatchConfig` (a JSON file next to ``flow.py``): fields and their
+comparators, blocking rules, threshold. Everything here is a plain function on Arrow tables
+and numpy arrays; ``flow.py`` only wires them into Metaflow steps.
+"""
+
+from knowledge_graph._blocking import (
+    BlockingIndex,
+    build_blocking_index,
+    candidate_pairs,
+    pairs_pass_blocking,
+)
+from knowledge_graph._cluster import cluster_matches
+from knowledge_graph._compare import PreparedRecords, compare_pairs, prepare_records
+from knowledge_graph._config import (
+    BlockingKey,
+    BlockingRule,
+    FieldComparison,
+    MatchConfig,
+    check_columns,
+    load_match_config,
+)
+from knowledge_graph._errors import InputDataError, KnowledgeGraphError, MatchConfigError
+from knowledge_graph._evaluate import bcubed_scores, pairwise_scores, true_pairs
+from knowledge_graph._model import (
+    FellegiSunterModel,
+    estimate_u,
+    expectation_maximisation,
+    term_frequencies,
+)
+from knowledge_graph._pipeline import (
+    MATCH_CHUNK_PAIRS,
+    PAIRS_SCHEMA,
+    MatchResult,
+    available_cores,
+    block_records,
+    entities_schema,
+    evaluate_resolution,
+    match_pairs,
+    matches_schema,
+    order_records,
+    resolve_entities,
+    train_model,
+)
+from knowledge_graph._sample import (
+    RECORD_SCHEMA,
+    TRUTH_SCHEMA,
+    SampleData,
+    generate_title_records,
+)
+from knowledge_graph._tables import (
+    commit_matches,
+    create_output_tables,
+    ensure_input_table,
+    flow_config,
+    load_matches,
+    load_pair_shard,
+    load_records,
+    load_truth,
+    stage_matches,
+    write_entities,
+    write_pairs,
+)
+
+__all__ = [
+    "MATCH_CHUNK_PAIRS",
+    "PAIRS_SCHEMA",
+    "RECORD_SCHEMA",
+    "TRUTH_SCHEMA",
+    "BlockingIndex",
+    "BlockingKey",
+    "BlockingRule",
+    "FellegiSunterModel",
+    "FieldComparison",
+    "InputDataError",
+    "KnowledgeGraphError",
+    "MatchConfig",
+    "MatchConfigError",
+    "MatchResult",
+    "PreparedRecords",
+    "SampleData",
+    "available_cores",
+    "bcubed_scores",
+    "block_records",
+    "build_blocking_index",
+    "candidate_pairs",
+    "check_columns",
+    "cluster_matches",
+    "commit_matches",
+    "compare_pairs",
+    "create_output_tables",
+    "ensure_input_table",
+    "entities_schema",
+    "estimate_u",
+    "evaluate_resolution",
+    "expectation_maximisation",
+    "flow_config",
+    "generate_title_records",
+    "load_match_config",
+    "load_matches",
+    "load_pair_shard",
+    "load_records",
+    "load_truth",
+    "match_pairs",
+    "matches_schema",
+    "order_records",
+    "pairs_pass_blocking",
+    "pairwise_scores",
+    "prepare_records",
+    "resolve_entities",
+    "stage_matches",
+    "term_frequencies",
+    "train_model",
+    "true_pairs",
+    "write_entities",
+    "write_pairs",
+]

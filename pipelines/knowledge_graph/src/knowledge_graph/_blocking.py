@@ -1,0 +1,242 @@
+"""Blocking: candidate pairs from a union of configurable rules, without duplicates.
+
+Each rule turns every record into zero or more integer keys; records sharing a key form a
+block, and every pair inside a block is a candidate. A pair found by several rules is kept
+once, attributed to the first rule that finds it, so each rule's pairs can be produced on
+their own. The same keys answer "would blocking have proposed this pair?", which gives
+blocking recall from the true pairs alone, without holding all candidates.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from knowledge_graph._config import BlockingKey, BlockingRule, MatchConfig
+from knowledge_graph._errors import InputDataError
+from knowledge_graph._normalize import map_unique, normalize_unique, sort_tokens
+
+__all__ = ["BlockingIndex", "build_blocking_index", "candidate_pairs", "pairs_pass_blocking"]
+
+logger = logging.getLogger(__name__)
+
+_CHUNK = 1 << 18
+
+
+@dataclass
+class BlockingIndex:
+    """Per rule, the block keys of every record.
+
+    Attributes:
+        n: Number of records.
+        rule_names: Rule names, in config order.
+        keys: Per rule, an ``(n, width)`` int64 matrix of key codes padded with -1; keys of
+            blocks that are too large (or hold a single record) are already removed.
+        skipped_blocks: Per rule, how many blocks were over ``max_block_size``.
+        source_codes: Per record, its source code when only cross-source pairs count.
+    """
+
+    n: int
+    rule_names: list[str] = field(default_factory=list)
+    keys: list[np.ndarray] = field(default_factory=list)
+    skipped_blocks: list[int] = field(default_factory=list)
+    source_codes: np.ndarray | None = None
+
+
+def _is_list(column: pa.ChunkedArray) -> bool:
+    return pa.types.is_list(column.type) or pa.types.is_large_list(column.type)
+
+
+def _part(column: pa.ChunkedArray, key: BlockingKey) -> tuple[np.ndarray, np.ndarray]:
+    """Exploded ``(record index, key string)`` of one key part; nulls give no key."""
+    articles = tuple(key.articles)
+    if _is_list(column):
+        lengths = pc.fill_null(pc.list_value_length(column), 0).to_numpy(zero_copy_only=False)
+        records = np.repeat(np.arange(len(column)), lengths)
+        values = pc.list_flatten(column).to_numpy(zero_copy_only=False).astype(object)
+        if key.transform != "exact":
+            values = normalize_unique(values, articles)
+        if key.transform == "prefix":
+            values = map_unique(values, lambda v: v.replace(" ", "")[: key.length])
+    else:
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            column = pc.cast(column, pa.string())
+        raw = column.to_numpy(zero_copy_only=False).astype(object)
+        transform = key.transform
+        if transform == "exact":
+            values = raw
+        else:
+            values = normalize_unique(raw, articles)
+            if transform == "sorted_tokens":
+                values = map_unique(values, sort_tokens)
+            elif transform == "first_token":
+                values = map_unique(values, lambda v: v.split()[0])
+            elif transform == "prefix":
+                values = map_unique(values, lambda v: v.replace(" ", "")[: key.length])
+        records = np.arange(len(raw))
+        if transform == "tokens":
+            split = map_unique(values, lambda v: tuple(dict.fromkeys(v.split())))
+            lengths = np.array([0 if t is None else len(t) for t in split], dtype=np.int64)
+            records = np.repeat(records, lengths)
+            values = np.array([token for t in split if t for token in t], dtype=object)
+    present = pd.notna(values) & (values != "") if len(values) else np.zeros(0, dtype=bool)
+    return records[present], values[present]
+
+
+def _rule_keys(records: pa.Table, rule: BlockingRule) -> tuple[np.ndarray, np.ndarray]:
+    """Exploded ``(record index, key code)`` of a rule: parts combined record by record."""
+    frame: pd.DataFrame | None = None
+    for position, key in enumerate(rule.keys):
+        record_index, values = _part(records.column(key.column), key)
+        codes, _ = pd.factorize(values)
+        part = pd.DataFrame({"record": record_index, f"k{position}": codes.astype(np.int64)})
+        frame = part if frame is None else frame.merge(part, on="record", how="inner")
+    assert frame is not None
+    key_columns = [c for c in frame.columns if c != "record"]
+    if len(key_columns) == 1:
+        combined = frame[key_columns[0]].to_numpy()
+    else:
+        combined, _ = pd.factorize(pd.MultiIndex.from_frame(frame[key_columns]))
+    unique = pd.DataFrame({"record": frame["record"].to_numpy(), "key": combined}).drop_duplicates()
+    return unique["record"].to_numpy(np.int64), unique["key"].to_numpy(np.int64)
+
+
+def build_blocking_index(records: pa.Table, config: MatchConfig) -> BlockingIndex:
+    """Compute every record's block keys for every blocking rule.
+
+    Raises:
+        InputDataError: A column the rules name is missing from ``records``.
+    """
+    index = BlockingIndex(n=records.num_rows)
+    for rule in config.blocking.rules:
+        for key in rule.keys:
+            if key.column not in records.column_names:
+                raise InputDataError(
+                    f"blocking rule {rule.name!r} names column {key.column!r}, which the records "
+                    f"lack; they have {records.column_names}"
+                )
+        record_index, keys = _rule_keys(records, rule)
+        sizes = np.bincount(keys, minlength=1) if len(keys) else np.zeros(1, dtype=np.int64)
+        too_large = sizes > config.blocking.max_block_size
+        keep = (sizes[keys] >= 2) & ~too_large[keys] if len(keys) else np.zeros(0, dtype=bool)
+        record_index, keys = record_index[keep], keys[keep]
+        width = int(np.bincount(record_index).max()) if len(record_index) else 1
+        matrix = np.full((records.num_rows, width), -1, dtype=np.int64)
+        if len(record_index):
+            order = np.lexsort((keys, record_index))
+            record_index, keys = record_index[order], keys[order]
+            first = np.r_[0, np.flatnonzero(np.diff(record_index)) + 1]
+            slot = np.arange(len(record_index)) - np.repeat(
+                first, np.diff(np.r_[first, len(record_index)])
+            )
+            matrix[record_index, slot] = keys
+        skipped = int(too_large.sum())
+        if skipped:
+            logger.warning(
+                "blocking rule %r: skipped %d blocks over %d records (max_block_size)",
+                rule.name,
+                skipped,
+                config.blocking.max_block_size,
+            )
+        index.rule_names.append(rule.name)
+        index.keys.append(matrix)
+        index.skipped_blocks.append(skipped)
+    if config.link_type == "link_only" and config.source_column:
+        codes, _ = pd.factorize(records.column(config.source_column).to_numpy(zero_copy_only=False))
+        index.source_codes = codes.astype(np.int32)
+    elif config.link_type == "dedupe_only" and config.source_column:
+        raise InputDataError("dedupe_only does not use source_column; remove it or use link_only")
+    return index
+
+
+def _share_key(keys: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(left), dtype=bool)
+    for start in range(0, len(left), _CHUNK):
+        a = keys[left[start : start + _CHUNK]]
+        b = keys[right[start : start + _CHUNK]]
+        if keys.shape[1] == 1:
+            out[start : start + _CHUNK] = (a[:, 0] == b[:, 0]) & (a[:, 0] >= 0)
+        else:
+            equal = (a[:, :, None] == b[:, None, :]) & (a >= 0)[:, :, None]
+            out[start : start + _CHUNK] = equal.any(axis=(1, 2))
+    return out
+
+
+def _allowed(index: BlockingIndex, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    allowed = left != right
+    if index.source_codes is not None:
+        allowed &= index.source_codes[left] != index.source_codes[right]
+    return allowed
+
+
+def pairs_pass_blocking(index: BlockingIndex, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Whether blocking proposes each pair (any rule shares a key; link type allows it)."""
+    left = np.asarray(left, dtype=np.int64)
+    right = np.asarray(right, dtype=np.int64)
+    passed = np.zeros(len(left), dtype=bool)
+    for keys in index.keys:
+        passed |= _share_key(keys, left, right)
+    return passed & _allowed(index, left, right)
+
+
+def _rule_pairs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All record pairs (i < j) sharing a key of one rule, each once."""
+    records, slots = np.nonzero(keys >= 0)
+    values = keys[records, slots]
+    if len(values) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    order = np.argsort(values, kind="stable")
+    records, values = records[order].astype(np.int64), values[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(values)) + 1]
+    ends = np.repeat(np.r_[starts[1:], len(values)], np.diff(np.r_[starts, len(values)]))
+    positions = np.arange(len(values))
+    lefts, rights = [], []
+    active = positions[ends - positions > 1]
+    offset = 1
+    while len(active):  # offset d pairs each position with the one d further in its block
+        lefts.append(records[active])
+        rights.append(records[active + offset])
+        offset += 1
+        active = active[ends[active] - active > offset]
+    left = np.concatenate(lefts)
+    right = np.concatenate(rights)
+    low, high = np.minimum(left, right), np.maximum(left, right)
+    code = np.unique(low * keys.shape[0] + high)
+    return code // keys.shape[0], code % keys.shape[0]
+
+
+def candidate_pairs(index: BlockingIndex) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """Deduplicated candidate pairs of all rules.
+
+    Returns:
+        ``(left, right, pairs_by_rule)``: record indices with ``left < right``, sorted; and
+        per rule how many pairs it found first.
+    """
+    lefts, rights, by_rule = [], [], {}
+    for position, (name, keys) in enumerate(zip(index.rule_names, index.keys, strict=True)):
+        left, right = _rule_pairs(keys)
+        keep = _allowed(index, left, right)
+        for earlier in index.keys[:position]:
+            keep &= ~_share_key(earlier, left, right)
+        lefts.append(left[keep])
+        rights.append(right[keep])
+        by_rule[name] = int(keep.sum())
+    if not lefts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), by_rule
+    left, right = np.concatenate(lefts), np.concatenate(rights)
+    order = np.lexsort((right, left))
+    logger.info("blocking: %d candidate pairs %s", len(left), by_rule)
+    return left[order], right[order], by_rule
+
+
+def check_pair_indices(n: int, left: np.ndarray, right: np.ndarray) -> None:
+    """Raise `InputDataError` unless both index arrays are equally long and within ``[0, n)``."""
+    if len(left) != len(right):
+        raise InputDataError(f"left and right differ in length: {len(left)} != {len(right)}")
+    if len(left) and (min(left.min(), right.min()) < 0 or max(left.max(), right.max()) >= n):
+        raise InputDataError(f"pair indices must lie in [0, {n})")

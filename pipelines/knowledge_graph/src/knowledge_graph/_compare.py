@@ -1,0 +1,303 @@
+"""Comparators: turn record pairs into agreement levels, vectorised.
+
+Records are prepared once (normalised strings, factorised codes, padded list codes), then any
+number of pairs ``(left[i], right[i])`` are compared with integer gathers, numpy and
+rapidfuzz's ``process.cpdist``. Level ``-1`` means "no evidence" (a null on either side).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from rapidfuzz import distance, process
+
+from knowledge_graph._config import FieldComparison, MatchConfig
+from knowledge_graph._errors import InputDataError
+from knowledge_graph._normalize import normalize_lists, normalize_unique, sort_tokens
+
+__all__ = ["PreparedField", "PreparedRecords", "compare_pairs", "prepare_records"]
+
+NULL_LEVEL = -1
+MAX_LIST_WIDTH = 16
+_EPSILON = 1e-6  # rapidfuzz returns float32: 0.9 comes back as 0.89999998
+_SCORERS = {
+    "jaro_winkler": distance.JaroWinkler.normalized_similarity,
+    "levenshtein": distance.Levenshtein.normalized_similarity,
+    # Token-sort ratio == Indel similarity of the sorted tokens, which are precomputed.
+    "token_sort": distance.Indel.normalized_similarity,
+}
+_CHUNK = 1 << 18
+
+
+@dataclass
+class PreparedField:
+    """One comparison's view of the records.
+
+    Attributes:
+        spec: The comparison from the config.
+        codes: Per record, an integer code of the normalised value (-1 = null); equal codes
+            mean an exact match. String and exact comparators.
+        strings: Per record, the normalised string compared by fuzzy comparators (None = null).
+        numbers: Per record, a float (NaN = null); ``numeric``.
+        lists: Per record, up to `MAX_LIST_WIDTH` distinct element codes padded with -1;
+            ``list_overlap``.
+        list_lengths: Per record, the number of elements in ``lists`` (0 = null).
+        signatures: Per record, a 64-bit mask of its list elements (a fast "no overlap" test).
+        uniques: The normalised value of each code (for term frequencies).
+    """
+
+    spec: FieldComparison
+    codes: np.ndarray | None = None
+    strings: np.ndarray | None = None
+    numbers: np.ndarray | None = None
+    lists: np.ndarray | None = None
+    list_lengths: np.ndarray | None = None
+    signatures: np.ndarray | None = None
+    uniques: np.ndarray | None = None
+
+
+@dataclass
+class PreparedRecords:
+    """Records prepared for comparison (see `prepare_records`).
+
+    Attributes:
+        n: Number of records.
+        fields: Prepared data per comparison name, in config order.
+        source_codes: Per record, a code of its source (``link_only``), or None.
+    """
+
+    n: int
+    fields: dict[str, PreparedField] = field(default_factory=dict)
+    source_codes: np.ndarray | None = None
+
+    def take(self, indices: np.ndarray) -> PreparedRecords:
+        """The prepared records at ``indices`` (codes keep their meaning)."""
+        taken = PreparedRecords(n=len(indices))
+        for name, prepared in self.fields.items():
+            taken.fields[name] = PreparedField(
+                spec=prepared.spec,
+                codes=None if prepared.codes is None else prepared.codes[indices],
+                strings=None if prepared.strings is None else prepared.strings[indices],
+                numbers=None if prepared.numbers is None else prepared.numbers[indices],
+                lists=None if prepared.lists is None else prepared.lists[indices],
+                list_lengths=None
+                if prepared.list_lengths is None
+                else prepared.list_lengths[indices],
+                signatures=None if prepared.signatures is None else prepared.signatures[indices],
+                uniques=prepared.uniques,
+            )
+        if self.source_codes is not None:
+            taken.source_codes = self.source_codes[indices]
+        return taken
+
+
+def _column_values(column: pa.ChunkedArray) -> list:
+    return column.to_pylist()
+
+
+def _string_values(column: pa.ChunkedArray, spec: FieldComparison) -> np.ndarray:
+    """Normalised strings (lists are joined in sorted order), None for null or empty."""
+    if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+        lists = normalize_lists(_column_values(column))
+        joined = [" ".join(sorted(items)) if items else None for items in lists]
+        values = np.array(joined, dtype=object)
+    else:
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            column = pc.cast(column, pa.string())
+        values = normalize_unique(column.to_numpy(zero_copy_only=False), spec.articles)
+    if spec.comparator == "token_sort":
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        sorted_uniques = np.array([*(sort_tokens(value) for value in uniques), None], dtype=object)
+        values = sorted_uniques[codes]
+    return values
+
+
+def _list_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    lists = normalize_lists(_column_values(column))
+    vocabulary: dict[str, int] = {}
+    matrix = np.full((len(lists), MAX_LIST_WIDTH), -1, dtype=np.int32)
+    lengths = np.zeros(len(lists), dtype=np.int16)
+    for row, items in enumerate(lists):
+        if not items:
+            continue
+        codes = list(dict.fromkeys(vocabulary.setdefault(item, len(vocabulary)) for item in items))
+        codes = codes[:MAX_LIST_WIDTH]
+        matrix[row, : len(codes)] = codes
+        lengths[row] = len(codes)
+    return matrix, lengths
+
+
+def prepare_records(records: pa.Table, config: MatchConfig) -> PreparedRecords:
+    """Normalise and encode the columns the configuration compares.
+
+    Args:
+        records: Input records; row ``i`` is record ``i`` in every pair index.
+        config: The matching configuration (its columns must exist: see `check_columns`).
+
+    Raises:
+        InputDataError: A configured column is missing from ``records``.
+    """
+    missing = sorted(set(config.columns()) - set(records.column_names))
+    if missing:
+        raise InputDataError(
+            f"records lack configured columns {missing}; they have {records.column_names}"
+        )
+    prepared = PreparedRecords(n=records.num_rows)
+    for spec in config.fields:
+        column = records.column(spec.column)
+        entry = PreparedField(spec=spec)
+        if spec.comparator == "numeric":
+            entry.numbers = (
+                pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
+            )
+        elif spec.comparator == "list_overlap":
+            entry.lists, entry.list_lengths = _list_codes(column)
+            entry.signatures = _signatures(entry.lists)
+        else:
+            strings = _string_values(column, spec)
+            codes, uniques = pd.factorize(strings, use_na_sentinel=True)
+            entry.codes = codes.astype(np.int32)
+            entry.uniques = np.asarray(uniques, dtype=object)
+            if spec.comparator != "exact":
+                entry.strings = strings
+        prepared.fields[spec.name] = entry
+    if config.link_type == "link_only" and config.source_column:
+        codes, _ = pd.factorize(
+            records.column(config.source_column).to_numpy(zero_copy_only=False),
+            use_na_sentinel=True,
+        )
+        prepared.source_codes = codes.astype(np.int32)
+    return prepared
+
+
+def _levels_from_similarity(similarity: np.ndarray, thresholds: Sequence[float]) -> np.ndarray:
+    """Number of (descending) thresholds met: 0 = "else", len(thresholds) = the best."""
+    levels = np.zeros(len(similarity), dtype=np.int8)
+    for threshold in thresholds:
+        levels += similarity >= threshold - _EPSILON
+    return levels
+
+
+def _compare_strings(
+    entry: PreparedField, left: np.ndarray, right: np.ndarray, workers: int
+) -> np.ndarray:
+    spec = entry.spec
+    code_left, code_right = entry.codes[left], entry.codes[right]
+    null = (code_left < 0) | (code_right < 0)
+    exact = (code_left == code_right) & ~null
+    top = spec.n_levels - 1
+    levels = np.where(exact, top, 0).astype(np.int8)
+    if spec.comparator != "exact":
+        fuzzy = np.flatnonzero(~null & ~exact)
+        if len(fuzzy):
+            similarity = process.cpdist(
+                entry.strings[left[fuzzy]],
+                entry.strings[right[fuzzy]],
+                scorer=_SCORERS[spec.comparator],
+                score_cutoff=min(spec.thresholds),
+                workers=workers,
+                dtype=np.float32,
+            )
+            levels[fuzzy] = _levels_from_similarity(similarity, spec.thresholds)
+    levels[null] = NULL_LEVEL
+    return levels
+
+
+def _compare_numbers(entry: PreparedField, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    difference = np.abs(entry.numbers[left] - entry.numbers[right])
+    levels = np.zeros(len(left), dtype=np.int8)
+    for tolerance in entry.spec.tolerances:
+        levels += difference <= tolerance + _EPSILON
+    levels[np.isnan(difference)] = NULL_LEVEL
+    return levels
+
+
+def _signatures(lists: np.ndarray) -> np.ndarray:
+    """Per record, a 64-bit mask with bit ``code % 64`` set for each element."""
+    bits = np.where(lists >= 0, np.left_shift(np.uint64(1), (lists % 64).astype(np.uint64)), 0)
+    return np.bitwise_or.reduce(bits.astype(np.uint64), axis=1)
+
+
+def list_overlap(
+    lists: np.ndarray,
+    lengths: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    signatures: np.ndarray | None = None,
+) -> np.ndarray:
+    """Overlap coefficient |A ∩ B| / min(|A|, |B|) of padded code lists; NaN if one is empty.
+
+    Lists whose 64-bit signatures share no bit share no element, so only the others are
+    compared element by element.
+    """
+    smaller = np.minimum(lengths[left], lengths[right])
+    out = np.where(smaller > 0, 0.0, np.nan).astype(np.float32)
+    if signatures is None:
+        signatures = _signatures(lists)
+    maybe = np.flatnonzero((signatures[left] & signatures[right]) != 0)
+    width = int(max(lengths.max(initial=0), 1))
+    for start in range(0, len(maybe), _CHUNK):
+        chunk = maybe[start : start + _CHUNK]
+        chunk_left = lists[left[chunk], :width]
+        chunk_right = lists[right[chunk], :width]
+        shared = np.zeros(len(chunk), dtype=np.int16)
+        for column in range(width):
+            values = chunk_left[:, column : column + 1]
+            shared += ((values == chunk_right).any(axis=1) & (values[:, 0] >= 0)).astype(np.int16)
+        out[chunk] = shared / smaller[chunk]
+    return out
+
+
+def _compare_lists(entry: PreparedField, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    overlap = list_overlap(entry.lists, entry.list_lengths, left, right, entry.signatures)
+    levels = _levels_from_similarity(np.nan_to_num(overlap, nan=0.0), entry.spec.thresholds)
+    levels[np.isnan(overlap)] = NULL_LEVEL
+    return levels
+
+
+def compare_pairs(
+    prepared: PreparedRecords,
+    left: np.ndarray,
+    right: np.ndarray,
+    workers: int = -1,
+) -> np.ndarray:
+    """Agreement level of every configured comparison for every pair.
+
+    Args:
+        prepared: Prepared records.
+        left: Record indices of the pairs' left sides.
+        right: Record indices of the pairs' right sides (same length).
+        workers: Threads for rapidfuzz (-1: all cores).
+
+    Returns:
+        An ``int8`` array of shape ``(len(left), n_comparisons)``: 0 = "else", higher is
+        better, -1 = no evidence.
+
+    Raises:
+        InputDataError: Index arrays differ in length or point outside the records.
+    """
+    left = np.asarray(left, dtype=np.int64)
+    right = np.asarray(right, dtype=np.int64)
+    if left.shape != right.shape:
+        raise InputDataError(f"left and right differ in length: {len(left)} != {len(right)}")
+    if len(left) and (
+        min(left.min(), right.min()) < 0 or max(left.max(), right.max()) >= prepared.n
+    ):
+        raise InputDataError(
+            f"pair indices must lie in [0, {prepared.n}); got {min(left.min(), right.min())}.."
+            f"{max(left.max(), right.max())}"
+        )
+    levels = np.empty((len(left), len(prepared.fields)), dtype=np.int8)
+    for column, entry in enumerate(prepared.fields.values()):
+        if entry.spec.comparator == "numeric":
+            levels[:, column] = _compare_numbers(entry, left, right)
+        elif entry.spec.comparator == "list_overlap":
+            levels[:, column] = _compare_lists(entry, left, right)
+        else:
+            levels[:, column] = _compare_strings(entry, left, right, workers)
+    return levels

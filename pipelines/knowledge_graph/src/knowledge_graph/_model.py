@@ -1,0 +1,279 @@
+"""Fellegi-Sunter scoring with m/u probabilities estimated by expectation-maximisation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from knowledge_graph._compare import PreparedRecords
+from knowledge_graph._errors import InputDataError
+
+__all__ = [
+    "FellegiSunterModel",
+    "estimate_u",
+    "expectation_maximisation",
+    "term_frequencies",
+]
+
+logger = logging.getLogger(__name__)
+
+_FLOOR = 1e-6  # no level is ever impossible: a log of zero would be an infinite weight
+
+
+def _normalise(counts: np.ndarray) -> np.ndarray:
+    counts = np.maximum(np.asarray(counts, dtype=np.float64), 0) + _FLOOR
+    return counts / counts.sum()
+
+
+@dataclass
+class FellegiSunterModel:
+    """m and u probabilities per comparison level, a prior, and term frequencies.
+
+    A pair's match weight is ``log2(prior / (1 - prior)) + sum_f log2(m_f[l] / u_f[l])``
+    over the comparisons with evidence (level ``-1`` adds nothing). For comparisons with
+    term-frequency adjustment, an exact match on value ``v`` adds
+    ``log2(tf_reference / max(tf(v), tf_minimum))``: ``tf_reference`` is the chance that two
+    random records agree exactly, so a match on "Home" counts for less than a match on a rare
+    title, and a typical value is left as it is.
+
+    Attributes:
+        names: Comparison names, in level-column order.
+        m: Per comparison, P(level | match), indexed by level.
+        u: Per comparison, P(level | non-match), indexed by level.
+        prior: Share of matches among candidate pairs.
+        tf: Per term-frequency-adjusted comparison, ``(values, frequencies)`` of the values
+            seen at least twice.
+        tf_reference: Per term-frequency-adjusted comparison, the share of random record
+            pairs that agree exactly.
+        tf_default: Frequency of a value seen once (1 / number of records).
+        tf_minimum: Lower bound of a frequency.
+        iterations: EM iterations run.
+        converged: Whether EM met its tolerance.
+    """
+
+    names: list[str]
+    m: list[np.ndarray]
+    u: list[np.ndarray]
+    prior: float
+    tf: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    tf_reference: dict[str, float] = field(default_factory=dict)
+    tf_default: float = 1e-6
+    tf_minimum: float = 1e-6
+    iterations: int = 0
+    converged: bool = True
+
+    def bayes_factor_tables(self) -> list[np.ndarray]:
+        """Per comparison, ``log2(m/u)`` per level plus a trailing 0 that level -1 indexes."""
+        return [np.append(np.log2(m / u), 0.0) for m, u in zip(self.m, self.u, strict=True)]
+
+    def match_weight(
+        self, levels: np.ndarray, tf_frequencies: Mapping[str, np.ndarray] | None = None
+    ) -> np.ndarray:
+        """Match weight (log2 odds) of each pair.
+
+        Args:
+            levels: ``(n_pairs, n_comparisons)`` levels from `compare_pairs`.
+            tf_frequencies: Per term-frequency-adjusted comparison name, the frequency of each
+                pair's left value (only used where that comparison is an exact match).
+        """
+        if levels.ndim != 2 or levels.shape[1] != len(self.names):
+            raise InputDataError(
+                f"levels must have shape (n_pairs, {len(self.names)}) for comparisons "
+                f"{self.names}; got {levels.shape}"
+            )
+        weight = np.full(len(levels), np.log2(self.prior / (1 - self.prior)))
+        for column, table in enumerate(self.bayes_factor_tables()):
+            weight += table[levels[:, column]]
+        for name, frequency in (tf_frequencies or {}).items():
+            column = self.names.index(name)
+            top = len(self.u[column]) - 1
+            exact = levels[:, column] == top
+            reference = self.tf_reference.get(name, self.u[column][top])
+            weight[exact] += np.log2(reference / np.maximum(frequency[exact], self.tf_minimum))
+        return weight
+
+    @staticmethod
+    def probability(weight: np.ndarray) -> np.ndarray:
+        """Match probability of a match weight."""
+        return 1.0 / (1.0 + np.exp2(-np.asarray(weight, dtype=np.float64)))
+
+    def tf_lookup(self, prepared: PreparedRecords, left: np.ndarray) -> dict[str, np.ndarray]:
+        """Frequencies of the left records' values for each term-frequency comparison."""
+        frequencies: dict[str, np.ndarray] = {}
+        for name, (values, freqs) in self.tf.items():
+            entry = prepared.fields[name]
+            position = pd.Index(values).get_indexer(entry.uniques)
+            per_code = np.where(position >= 0, freqs[position], self.tf_default)
+            per_code = np.append(per_code, self.tf_default)  # code -1 (null)
+            frequencies[name] = per_code[entry.codes[left]]
+        return frequencies
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able form (a Metaflow artifact, a file)."""
+        return {
+            "names": list(self.names),
+            "m": [values.tolist() for values in self.m],
+            "u": [values.tolist() for values in self.u],
+            "prior": self.prior,
+            "tf": {
+                name: [values.tolist(), freqs.tolist()] for name, (values, freqs) in self.tf.items()
+            },
+            "tf_reference": dict(self.tf_reference),
+            "tf_default": self.tf_default,
+            "tf_minimum": self.tf_minimum,
+            "iterations": self.iterations,
+            "converged": self.converged,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FellegiSunterModel:
+        """Inverse of `to_dict`."""
+        return cls(
+            names=list(data["names"]),
+            m=[np.asarray(values, dtype=np.float64) for values in data["m"]],
+            u=[np.asarray(values, dtype=np.float64) for values in data["u"]],
+            prior=float(data["prior"]),
+            tf={
+                name: (np.asarray(values, dtype=object), np.asarray(freqs, dtype=np.float64))
+                for name, (values, freqs) in data.get("tf", {}).items()
+            },
+            tf_reference={k: float(v) for k, v in data.get("tf_reference", {}).items()},
+            tf_default=float(data.get("tf_default", 1e-6)),
+            tf_minimum=float(data.get("tf_minimum", 1e-6)),
+            iterations=int(data.get("iterations", 0)),
+            converged=bool(data.get("converged", True)),
+        )
+
+
+def term_frequencies(
+    prepared: PreparedRecords, names: Sequence[str]
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], float]:
+    """Frequency of each normalised value seen at least twice, for the named comparisons.
+
+    Returns:
+        ``({name: (values, frequencies)}, default frequency of a value seen once)``.
+    """
+    n = max(prepared.n, 1)
+    tables: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for name in names:
+        entry = prepared.fields[name]
+        counts = np.bincount(entry.codes[entry.codes >= 0], minlength=len(entry.uniques))
+        common = np.flatnonzero(counts >= 2)
+        tables[name] = (entry.uniques[common], counts[common] / n)
+    return tables, 1.0 / n
+
+
+def estimate_u(levels: np.ndarray, n_levels: Sequence[int]) -> list[np.ndarray]:
+    """u probabilities from the levels of random record pairs (nearly all non-matches)."""
+    result = []
+    for column, count in enumerate(n_levels):
+        observed = levels[:, column]
+        result.append(_normalise(np.bincount(observed[observed >= 0], minlength=count)))
+    return result
+
+
+def _patterns(levels: np.ndarray, n_levels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct level vectors and how often each occurs (EM then runs on patterns, not pairs)."""
+    key = np.zeros(len(levels), dtype=np.int64)
+    for column, count in enumerate(n_levels):
+        key = key * (count + 1) + (levels[:, column].astype(np.int64) + 1)
+    _, first, counts = np.unique(key, return_index=True, return_counts=True)
+    return levels[first], counts.astype(np.float64)
+
+
+def expectation_maximisation(
+    levels: np.ndarray,
+    n_levels: Sequence[int],
+    names: Sequence[str],
+    *,
+    u: Sequence[np.ndarray] | None = None,
+    fix_u: bool = True,
+    prior: float = 0.1,
+    max_iterations: int = 100,
+    tolerance: float = 1e-6,
+) -> FellegiSunterModel:
+    """Estimate m (and u unless fixed) and the prior from unlabelled pairs by EM.
+
+    Assumes the comparisons are conditionally independent given match status. Nulls (level
+    -1) are left out of the comparison they belong to.
+
+    Args:
+        levels: ``(n_pairs, n_comparisons)`` levels of candidate pairs.
+        n_levels: Number of levels of each comparison.
+        names: Comparison names.
+        u: Starting (or fixed) u per comparison; default favours level 0.
+        fix_u: Keep ``u`` as given instead of re-estimating it.
+        prior: Starting share of matches.
+        max_iterations: Upper bound on iterations.
+        tolerance: Stop when no probability moves more than this.
+
+    Raises:
+        InputDataError: The levels' shape does not match ``n_levels``, or ``fix_u`` without ``u``.
+    """
+    if levels.ndim != 2 or levels.shape[1] != len(n_levels):
+        raise InputDataError(
+            f"levels must have {len(n_levels)} columns (one per comparison), got {levels.shape}"
+        )
+    if fix_u and u is None:
+        raise InputDataError("fix_u needs u probabilities (see estimate_u)")
+    m = [_normalise((np.arange(count) + 1.0) ** 3) for count in n_levels]
+    u_values = (
+        [_normalise(values) for values in u]
+        if u is not None
+        else [_normalise((count - np.arange(count)) ** 3.0) for count in n_levels]
+    )
+    if len(levels) == 0:
+        logger.info("EM: no pairs to learn from; keeping the starting probabilities")
+        return FellegiSunterModel(list(names), m, u_values, prior, iterations=0, converged=False)
+    patterns, counts = _patterns(levels, n_levels)
+    total = counts.sum()
+    evidence = [patterns[:, column] >= 0 for column in range(len(n_levels))]
+    converged = False
+    iteration = 0
+    for iteration in range(1, max_iterations + 1):  # noqa: B007 - reported after the loop
+        log_m = np.zeros(len(patterns))
+        log_u = np.zeros(len(patterns))
+        for column in range(len(n_levels)):
+            observed = patterns[evidence[column], column]
+            log_m[evidence[column]] += np.log(m[column][observed])
+            log_u[evidence[column]] += np.log(u_values[column][observed])
+        match_part = np.log(prior) + log_m
+        posterior = np.exp(match_part - np.logaddexp(match_part, np.log1p(-prior) + log_u))
+        weighted_match = counts * posterior
+        weighted_non = counts * (1 - posterior)
+        change = 0.0
+        new_prior = float(np.clip(weighted_match.sum() / total, _FLOOR, 1 - _FLOOR))
+        change = abs(new_prior - prior)
+        prior = new_prior
+        for column, count in enumerate(n_levels):
+            observed = patterns[evidence[column], column]
+            new_m = _normalise(
+                np.bincount(observed, weights=weighted_match[evidence[column]], minlength=count)
+            )
+            change = max(change, float(np.abs(new_m - m[column]).max()))
+            m[column] = new_m
+            if not fix_u:
+                new_u = _normalise(
+                    np.bincount(observed, weights=weighted_non[evidence[column]], minlength=count)
+                )
+                change = max(change, float(np.abs(new_u - u_values[column]).max()))
+                u_values[column] = new_u
+        if change < tolerance:
+            converged = True
+            break
+    logger.info(
+        "EM: %d iterations on %d pairs (%d patterns), prior %.4f, converged=%s",
+        iteration,
+        int(total),
+        len(patterns),
+        prior,
+        converged,
+    )
+    return FellegiSunterModel(
+        list(names), m, u_values, prior, iterations=iteration, converged=converged
+    )

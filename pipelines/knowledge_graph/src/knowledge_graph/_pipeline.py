@@ -1,0 +1,432 @@
+"""The pipeline's steps as plain functions on Arrow tables and numpy arrays.
+
+``flow.py`` wires these into Metaflow steps; the benchmark and the tests call them directly.
+Records are always put in one deterministic order first (`order_records`), so that a record
+index means the same record in every task that loads the same snapshot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from knowledge_graph._blocking import BlockingIndex, build_blocking_index, candidate_pairs
+from knowledge_graph._blocking import pairs_pass_blocking as _pairs_pass_blocking
+from knowledge_graph._cluster import cluster_matches
+from knowledge_graph._compare import PreparedRecords, compare_pairs, prepare_records
+from knowledge_graph._config import MatchConfig
+from knowledge_graph._errors import InputDataError
+from knowledge_graph._evaluate import bcubed_scores, pairwise_scores, true_pairs
+from knowledge_graph._model import (
+    FellegiSunterModel,
+    estimate_u,
+    expectation_maximisation,
+    term_frequencies,
+)
+
+__all__ = [
+    "PAIRS_SCHEMA",
+    "MatchResult",
+    "available_cores",
+    "block_records",
+    "entities_schema",
+    "evaluate_resolution",
+    "match_pairs",
+    "matches_schema",
+    "order_records",
+    "resolve_entities",
+    "train_model",
+]
+
+logger = logging.getLogger(__name__)
+
+MATCH_CHUNK_PAIRS = 1_000_000
+
+PAIRS_SCHEMA = pa.schema(
+    [
+        pa.field("left", pa.int64(), nullable=False),
+        pa.field("right", pa.int64(), nullable=False),
+        pa.field("records_snapshot_id", pa.int64()),
+    ]
+)
+"""Schema of the candidate pairs table: record indices into the ordered records snapshot."""
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (respects affinity and container CPU sets)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def order_records(records: pa.Table, config: MatchConfig) -> pa.Table:
+    """Records sorted by the id columns: the order every step's record indices refer to.
+
+    Raises:
+        InputDataError: An id column is missing, null, or two records share an id.
+    """
+    missing = [c for c in config.id_columns if c not in records.column_names]
+    if missing:
+        raise InputDataError(f"records lack id columns {missing}; they have {records.column_names}")
+    for column in config.id_columns:
+        nulls = records.column(column).null_count
+        if nulls:
+            raise InputDataError(
+                f"id column {column!r} has {nulls} null values; every record needs an id"
+            )
+    ordered = records.sort_by([(c, "ascending") for c in config.id_columns])
+    if ordered.num_rows > 1:
+        ids = ordered.select(config.id_columns)
+        same = np.ones(ordered.num_rows - 1, dtype=bool)
+        for column in config.id_columns:
+            values = ids.column(column)
+            same &= pc.equal(values.slice(1), values.slice(0, ordered.num_rows - 1)).to_numpy(
+                zero_copy_only=False
+            )
+        if same.any():
+            row = int(np.flatnonzero(same)[0])
+            example = {c: ids.column(c)[row].as_py() for c in config.id_columns}
+            raise InputDataError(
+                f"{int(same.sum())} records repeat an id ({config.id_columns}), e.g. {example}; "
+                "ids must be unique: deduplicate the input table"
+            )
+    return ordered
+
+
+def block_records(
+    records: pa.Table, config: MatchConfig
+) -> tuple[np.ndarray, np.ndarray, dict[str, int], BlockingIndex]:
+    """Candidate pairs of ordered records: ``(left, right, pairs_by_rule, index)``."""
+    index = build_blocking_index(records, config)
+    left, right, by_rule = candidate_pairs(index)
+    return left, right, by_rule, index
+
+
+def _random_pairs(
+    prepared: PreparedRecords, count: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    left = rng.integers(0, prepared.n, count)
+    right = rng.integers(0, prepared.n, count)
+    keep = left != right
+    if prepared.source_codes is not None:
+        keep &= prepared.source_codes[left] != prepared.source_codes[right]
+    return left[keep], right[keep]
+
+
+def train_model(
+    prepared: PreparedRecords,
+    left: np.ndarray,
+    right: np.ndarray,
+    config: MatchConfig,
+    workers: int | None = None,
+) -> FellegiSunterModel:
+    """Estimate the Fellegi-Sunter model from unlabelled candidate pairs.
+
+    u starts from random record pairs (and stays there with ``em.fix_u``); m and the prior
+    are estimated by EM on (a sample of) the candidate pairs; term frequencies come from all
+    records.
+    """
+    rng = np.random.default_rng(config.em.seed)
+    workers = config.workers if workers is None else workers
+    names = [field.name for field in config.fields]
+    n_levels = [field.n_levels for field in config.fields]
+    if len(left) > config.em.sample_pairs:
+        chosen = np.sort(rng.choice(len(left), config.em.sample_pairs, replace=False))
+        left, right = left[chosen], right[chosen]
+    u = None
+    random_levels = None
+    if prepared.n >= 2:
+        random_left, random_right = _random_pairs(prepared, config.em.u_sample_pairs, rng)
+        if len(random_left):
+            random_levels = compare_pairs(prepared, random_left, random_right, workers)
+            u = estimate_u(random_levels, n_levels)
+    model = expectation_maximisation(
+        compare_pairs(prepared, left, right, workers),
+        n_levels,
+        names,
+        u=u,
+        fix_u=config.em.fix_u and u is not None,
+        prior=config.em.prior_match,
+        max_iterations=config.em.max_iterations,
+        tolerance=config.em.tolerance,
+    )
+    tf_names = [field.name for field in config.fields if field.tf_adjust]
+    model.tf, model.tf_default = term_frequencies(prepared, tf_names)
+    model.tf_minimum = config.tf_minimum
+    for name in tf_names:
+        column = names.index(name)
+        if u is not None:
+            model.tf_reference[name] = float(u[column][-1])
+    return model
+
+
+def matches_schema(config: MatchConfig, records_schema: pa.Schema) -> pa.Schema:
+    """Schema of the matches table: both records' ids, weight, probability, levels."""
+    fields = [
+        pa.field(f"{side}_{column}", records_schema.field(column).type)
+        for side in ("left", "right")
+        for column in config.id_columns
+    ]
+    fields += [pa.field("match_weight", pa.float64()), pa.field("match_probability", pa.float64())]
+    # int32, not int8: Iceberg has no 8-bit integers, and a table must read back as written.
+    fields += [pa.field(f"level_{field.name}", pa.int32()) for field in config.fields]
+    return pa.schema(fields)
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """Output of `match_pairs`.
+
+    Attributes:
+        matches: Pairs at or above the threshold (`matches_schema`).
+        pairs: Pairs compared.
+        seconds: Wall time of the whole call: preparing records, comparing and scoring.
+        cores: Threads rapidfuzz was allowed to use.
+        compare_seconds: Wall time of comparing and scoring alone (the per-pair cost).
+    """
+
+    matches: pa.Table
+    pairs: int
+    seconds: float
+    cores: int
+    compare_seconds: float = 0.0
+
+
+def match_pairs(
+    records: pa.Table,
+    left: np.ndarray,
+    right: np.ndarray,
+    model: FellegiSunterModel,
+    config: MatchConfig,
+    workers: int | None = None,
+) -> MatchResult:
+    """Compare and score candidate pairs; keep those at or above the threshold.
+
+    Only the records the pairs refer to are prepared, so a task's cost follows its shard.
+
+    Args:
+        records: Ordered records (`order_records`) that ``left``/``right`` index into.
+        left: Left record indices.
+        right: Right record indices.
+        model: A trained model.
+        config: The matching configuration.
+        workers: rapidfuzz threads (default: ``config.workers``; -1 = all cores).
+    """
+    workers = config.workers if workers is None else workers
+    cores = available_cores() if workers == -1 else max(1, workers)
+    started = time.perf_counter()
+    left = np.asarray(left, dtype=np.int64)
+    right = np.asarray(right, dtype=np.int64)
+    schema = matches_schema(config, records.schema)
+    if len(left) and max(left.max(), right.max()) >= records.num_rows:
+        raise InputDataError(
+            f"pairs refer to record {max(left.max(), right.max())} but there are only "
+            f"{records.num_rows} records: the pairs were made from another snapshot"
+        )
+    if len(left) == 0:
+        return MatchResult(schema.empty_table(), 0, time.perf_counter() - started, cores)
+    used = np.unique(np.concatenate([left, right]))
+    subset = records.take(used)
+    prepared = prepare_records(subset, config)
+    local_left = np.searchsorted(used, left)
+    local_right = np.searchsorted(used, right)
+    compare_started = time.perf_counter()
+    parts = []
+    # Chunks bound the per-pair temporaries (gathered strings, levels) whatever the shard size.
+    for start in range(0, len(left), MATCH_CHUNK_PAIRS):
+        chunk_left = local_left[start : start + MATCH_CHUNK_PAIRS]
+        chunk_right = local_right[start : start + MATCH_CHUNK_PAIRS]
+        levels = compare_pairs(prepared, chunk_left, chunk_right, workers)
+        weight = model.match_weight(levels, model.tf_lookup(prepared, chunk_left))
+        probability = model.probability(weight)
+        keep = np.flatnonzero(probability >= config.threshold)
+        columns: dict[str, Any] = {}
+        for side, indices in (("left", chunk_left[keep]), ("right", chunk_right[keep])):
+            for column in config.id_columns:
+                columns[f"{side}_{column}"] = subset.column(column).take(indices)
+        columns["match_weight"] = pa.array(weight[keep])
+        columns["match_probability"] = pa.array(probability[keep])
+        for position, field in enumerate(config.fields):
+            columns[f"level_{field.name}"] = pa.array(levels[keep, position].astype(np.int32))
+        parts.append(pa.Table.from_pydict(columns, schema=schema))
+    matches = pa.concat_tables(parts).combine_chunks()
+    compare_seconds = time.perf_counter() - compare_started
+    return MatchResult(matches, len(left), time.perf_counter() - started, cores, compare_seconds)
+
+
+def entities_schema(config: MatchConfig, records_schema: pa.Schema) -> pa.Schema:
+    """Schema of the entities table."""
+    member = pa.struct([records_schema.field(c) for c in config.id_columns])
+    return pa.schema(
+        [
+            pa.field("entity_id", pa.string(), nullable=False),
+            pa.field("size", pa.int32(), nullable=False),
+            pa.field("members", pa.list_(member)),
+            *(records_schema.field(c) for c in config.canonical_columns),
+        ]
+    )
+
+
+def _positions(records: pa.Table, matches: pa.Table, side: str, config: MatchConfig) -> np.ndarray:
+    index = pd.DataFrame(
+        {c: records.column(c).to_numpy(zero_copy_only=False) for c in config.id_columns}
+    )
+    index["position"] = np.arange(records.num_rows)
+    wanted = pd.DataFrame(
+        {c: matches.column(f"{side}_{c}").to_numpy(zero_copy_only=False) for c in config.id_columns}
+    )
+    merged = wanted.merge(index, on=config.id_columns, how="left")
+    if merged["position"].isna().any():
+        row = merged[merged["position"].isna()].iloc[0]
+        raise InputDataError(
+            f"a match refers to record {dict(row[config.id_columns])}, which is not among the "
+            "records: matches and records come from different snapshots"
+        )
+    return merged["position"].to_numpy(np.int64)
+
+
+def _entity_id(key: tuple) -> str:
+    digest = hashlib.blake2b("\x1f".join(map(str, key)).encode(), digest_size=8).hexdigest()
+    return f"ent-{digest}"
+
+
+def resolve_entities(
+    records: pa.Table, matches: pa.Table, config: MatchConfig
+) -> tuple[pa.Table, np.ndarray]:
+    """Cluster matches into entities.
+
+    Args:
+        records: Ordered records.
+        matches: The matches table (ids of both sides and ``match_weight``).
+        config: The matching configuration (``cluster`` and ``canonical_columns``).
+
+    Returns:
+        ``(entities, labels)``: one row per entity (id, size, members, the most common value
+        of each canonical column), and per record its cluster label.
+    """
+    n = records.num_rows
+    left = _positions(records, matches, "left", config)
+    right = _positions(records, matches, "right", config)
+    weight = matches.column("match_weight").to_numpy()
+    exclusive = None
+    if config.cluster.exclusive_column:
+        exclusive, _ = pd.factorize(
+            records.column(config.cluster.exclusive_column).to_numpy(zero_copy_only=False)
+        )
+    labels = cluster_matches(
+        n,
+        left,
+        right,
+        weight,
+        exclusive=exclusive,
+        min_link_density=config.cluster.min_link_density,
+        max_size=config.cluster.max_size,
+    )
+    schema = entities_schema(config, records.schema)
+    if n == 0:
+        return schema.empty_table(), labels
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_labels)) + 1]
+    sizes = np.diff(np.r_[starts, n])
+    members = pa.ListArray.from_arrays(
+        pa.array(np.r_[starts, n].astype(np.int32)),
+        pa.StructArray.from_arrays(
+            [records.column(c).take(order).combine_chunks() for c in config.id_columns],
+            fields=[records.schema.field(c) for c in config.id_columns],
+        ),
+    )
+    first = order[starts]  # smallest index of each cluster: the label itself
+    id_values = [records.column(c).take(first).to_pylist() for c in config.id_columns]
+    columns: dict[str, Any] = {
+        "entity_id": pa.array([_entity_id(key) for key in zip(*id_values, strict=True)]),
+        "size": pa.array(sizes.astype(np.int32)),
+        "members": members,
+    }
+    cluster_of = np.repeat(np.arange(len(starts)), sizes)  # cluster number, in sorted order
+    for column in config.canonical_columns:
+        values = records.column(column).take(order)
+        frame = pd.DataFrame(
+            {"cluster": cluster_of, "value": values.to_pandas(), "position": np.arange(n)}
+        ).dropna(subset=["value"])
+        counted = frame.groupby(["cluster", "value"], sort=False).agg(
+            count=("position", "size"), first=("position", "min")
+        )
+        counted = counted.reset_index().sort_values(
+            ["cluster", "count", "first"], ascending=[True, False, True]
+        )
+        best = counted.drop_duplicates("cluster")
+        picked = np.full(len(starts), -1, dtype=np.int64)
+        picked[best["cluster"].to_numpy()] = best["first"].to_numpy()
+        columns[column] = values.take(pa.array(np.where(picked >= 0, picked, 0))).combine_chunks()
+        if (picked < 0).any():
+            mask = pa.array(picked < 0)
+            columns[column] = pc.if_else(mask, pa.scalar(None, values.type), columns[column])
+    return pa.Table.from_pydict(columns, schema=schema), labels
+
+
+def evaluate_resolution(
+    records: pa.Table,
+    labels: np.ndarray,
+    truth: pa.Table | None,
+    config: MatchConfig,
+) -> dict[str, float]:
+    """Quality metrics against a truth table; empty when there is no truth.
+
+    Args:
+        records: Ordered records.
+        labels: Per record, its cluster label (`resolve_entities`).
+        truth: Id columns plus ``entity_id``, or None.
+        config: The matching configuration (id columns, blocking rules).
+
+    Returns:
+        ``precision``, ``recall``, ``f1`` (pairwise), ``cluster_precision``,
+        ``cluster_recall``, ``cluster_f1`` (B-cubed), ``blocking_recall`` and ``true_pairs``;
+        ``{}`` without truth.
+
+    Raises:
+        InputDataError: The truth table lacks the id columns or ``entity_id``.
+    """
+    if truth is None:
+        return {}
+    needed = [*config.id_columns, "entity_id"]
+    missing = [c for c in needed if c not in truth.column_names]
+    if missing:
+        raise InputDataError(
+            f"truth table lacks columns {missing}; it needs {needed}, it has {truth.column_names}"
+        )
+    ids = pd.DataFrame(
+        {c: records.column(c).to_numpy(zero_copy_only=False) for c in config.id_columns}
+    )
+    truth_frame = truth.select(needed).to_pandas().drop_duplicates(config.id_columns)
+    joined = ids.merge(truth_frame, on=config.id_columns, how="left")
+    unknown = joined["entity_id"].isna().to_numpy()
+    if unknown.any():
+        logger.warning("%d records have no truth row; each counts as its own entity", unknown.sum())
+        joined.loc[unknown, "entity_id"] = [f"__unknown_{i}" for i in np.flatnonzero(unknown)]
+    true_labels = joined["entity_id"].to_numpy()
+    pairwise = pairwise_scores(labels, true_labels)
+    bcubed = bcubed_scores(labels, true_labels)
+    index = build_blocking_index(records, config)
+    true_left, true_right = true_pairs(true_labels)
+    survived = _pairs_pass_blocking(index, true_left, true_right)
+    return {
+        "precision": pairwise["precision"],
+        "recall": pairwise["recall"],
+        "f1": pairwise["f1"],
+        "cluster_precision": bcubed["precision"],
+        "cluster_recall": bcubed["recall"],
+        "cluster_f1": bcubed["f1"],
+        "blocking_recall": float(survived.mean()) if len(survived) else 1.0,
+        "true_pairs": len(true_left),
+    }

@@ -1,0 +1,117 @@
+import knowledge_graph as kg
+import numpy as np
+import pyarrow as pa
+import pytest
+
+SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("name", pa.string()),
+        ("year", pa.int32()),
+        ("people", pa.list_(pa.string())),
+    ]
+)
+
+
+def _config(fields):
+    return kg.load_match_config(
+        {
+            "input_table": "x.records",
+            "pairs_table": "x.pairs",
+            "matches_table": "x.matches",
+            "entities_table": "x.entities",
+            "id_columns": ["id"],
+            "link_type": "dedupe_only",
+            "fields": fields,
+            "blocking": {"rules": [{"name": "name", "keys": [{"column": "name"}]}]},
+            "threshold": 0.5,
+        }
+    )
+
+
+def _records(rows):
+    return pa.Table.from_pylist(rows, schema=SCHEMA)
+
+
+ROWS = [
+    {"id": "0", "name": "The Matrix", "year": 1999, "people": ["Keanu Reeves", "Carrie-Anne Moss"]},
+    {"id": "1", "name": "Matrix, The", "year": 2000, "people": ["Carrie Anne Moss"]},
+    {"id": "2", "name": "The Matrx", "year": 2003, "people": ["Keanu Reeves", "Hugo Weaving"]},
+    {"id": "3", "name": None, "year": None, "people": None},
+    {"id": "4", "name": "Amélie", "year": 2001, "people": ["Audrey Tautou"]},
+    {"id": "5", "name": "AMELIE!", "year": 2001, "people": []},
+    {"id": "6", "name": "Reloaded Matrix The", "year": 1990, "people": ["Someone Else"]},
+]
+
+
+def test_string_comparators_levels():
+    config = _config(
+        [
+            {"name": "jw", "column": "name", "comparator": "jaro_winkler",
+             "thresholds": [0.9, 0.8], "articles": ["the"]},
+            {"name": "lev", "column": "name", "comparator": "levenshtein", "thresholds": [0.85]},
+            {"name": "tok", "column": "name", "comparator": "token_sort", "thresholds": [0.9]},
+            {"name": "ex", "column": "name", "comparator": "exact"},
+        ]
+    )  # fmt: skip
+    prepared = kg.prepare_records(_records(ROWS), config)
+    left, right = np.array([0, 0, 0, 4, 0]), np.array([1, 2, 3, 5, 6])
+    levels = kg.compare_pairs(prepared, left, right, workers=1)
+    # moved article, typo, null, diacritics + casing + punctuation, unrelated order
+    assert levels[:, 0].tolist() == [3, 2, -1, 3, 0]
+    assert levels[0, 1] == 0  # no article stripping: "the matrix" vs "matrix the"
+    assert levels[1, 1] == 1  # "the matrx" vs "the matrix": 0.9 >= 0.85
+    assert levels[0, 2] == 2  # same tokens -> exact after sorting
+    assert levels[:, 3].tolist() == [0, 0, -1, 1, 0]
+
+
+def test_numeric_and_list_overlap():
+    config = _config(
+        [
+            {"name": "year", "column": "year", "comparator": "numeric", "tolerances": [0, 1, 3]},
+            {"name": "people", "column": "people", "comparator": "list_overlap",
+             "thresholds": [0.99, 0.5]},
+        ]
+    )  # fmt: skip
+    prepared = kg.prepare_records(_records(ROWS), config)
+    left = np.array([0, 0, 0, 0, 4, 0])
+    right = np.array([1, 2, 3, 4, 5, 6])
+    levels = kg.compare_pairs(prepared, left, right, workers=1)
+    assert levels[:, 0].tolist() == [2, 0, -1, 1, 3, 0]
+    # "Carrie-Anne Moss" == "Carrie Anne Moss" after normalisation: 1/1; 1 of 2; null; 0;
+    # empty list counts as null
+    assert levels[:, 1].tolist() == [2, 1, -1, 0, -1, 0]
+
+
+def test_list_overlap_matches_brute_force():
+    rng = np.random.default_rng(1)
+    lists = np.full((300, 6), -1, dtype=np.int32)
+    lengths = rng.integers(0, 7, 300).astype(np.int16)
+    for row, length in enumerate(lengths):
+        lists[row, :length] = rng.choice(40, length, replace=False)
+    left, right = rng.integers(0, 300, 5000), rng.integers(0, 300, 5000)
+    from knowledge_graph._compare import list_overlap
+
+    got = list_overlap(lists, lengths, left, right)
+    for i in range(len(left)):
+        a = set(lists[left[i], : lengths[left[i]]])
+        b = set(lists[right[i], : lengths[right[i]]])
+        if not a or not b:
+            assert np.isnan(got[i])
+        else:
+            assert got[i] == pytest.approx(len(a & b) / min(len(a), len(b)))
+
+
+def test_bad_pair_indices():
+    config = _config([{"name": "ex", "column": "name", "comparator": "exact"}])
+    prepared = kg.prepare_records(_records(ROWS), config)
+    with pytest.raises(kg.InputDataError, match="differ in length"):
+        kg.compare_pairs(prepared, np.array([0, 1]), np.array([1]))
+    with pytest.raises(kg.InputDataError, match=r"\[0, 7\)"):
+        kg.compare_pairs(prepared, np.array([0]), np.array([7]))
+
+
+def test_missing_column_is_an_error():
+    config = _config([{"name": "ex", "column": "title", "comparator": "exact"}])
+    with pytest.raises(kg.InputDataError, match="title"):
+        kg.prepare_records(_records(ROWS), config)
