@@ -184,3 +184,29 @@ def test_hive_folder_is_read_with_partition_pruning(tmp_path, mlp_home):
         hive.writer()
     with pytest.raises(TableNotFoundError, match="does not exist"):
         _ = Table.from_path(str(tmp_path / "nowhere")).schema
+
+
+def test_both_decoders_return_exactly_what_pyarrow_reads(tmp_path, mlp_home):
+    # Polars decodes the common types; a decimal column sends the file to pyarrow's reader.
+    common = pa.table(
+        {
+            "id": pa.array([1, 2, None, 4], pa.int64()),
+            "small": pa.array([1, None, 3, 4], pa.int8()),
+            "score": [0.5, None, 1.5, float("inf")],
+            "flag": [True, False, None, True],
+            "title": ["Amélie", None, "", "Home"],
+            "blob": [b"\x00", None, b"", b"ab"],
+            "day": pa.array([0, 1, None, 19000], pa.date32()),
+            "at": pa.array([0, None, 2, 3], pa.timestamp("us", tz="UTC")),
+            "cast": [["a", None], None, [], ["b"]],
+        }
+    )
+    with_decimal = common.append_column("price", pa.array([1, 2, 3, None], pa.decimal128(10, 2)))
+    for name, data in [("common", common), ("decimal", with_decimal)]:
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(data, path, row_group_size=2)
+        loaded = DataFrame.load([str(path)]).to_arrow()
+        assert loaded.equals(pq.read_table(path)), name
+        assert loaded.schema == data.schema, name
+    assert _frame._polars_round_trips(common.schema.field("cast").type)
+    assert not _frame._polars_round_trips(with_decimal.schema.field("price").type)
