@@ -115,3 +115,23 @@ def test_missing_column_is_an_error():
     config = _config([{"name": "ex", "column": "title", "comparator": "exact"}])
     with pytest.raises(kg.InputDataError, match="title"):
         kg.prepare_records(_records(ROWS), config)
+
+
+def test_repeated_and_swapped_value_pairs_get_the_levels_of_a_pair_by_pair_comparison():
+    from rapidfuzz import distance
+
+    config = _config(
+        [{"name": "jw", "column": "name", "comparator": "jaro_winkler", "thresholds": [0.9, 0.7]}]
+    )
+    names = ["heat", "hear", "heath", "the heat", "beat", "hate", "heat wave"]
+    rows = [{"id": str(i), "name": names[i % len(names)], "year": None, "people": None}
+            for i in range(40)]  # fmt: skip
+    prepared = kg.prepare_records(_records(rows), config)
+    rng = np.random.default_rng(3)
+    left, right = rng.integers(0, 40, 500), rng.integers(0, 40, 500)  # many repeats, both orders
+    levels = kg.compare_pairs(prepared, left, right, workers=1)[:, 0]
+    for i, j, level in zip(left, right, levels, strict=True):
+        a, b = rows[i]["name"], rows[j]["name"]
+        similarity = distance.JaroWinkler.normalized_similarity(a, b)
+        expected = 3 if a == b else int(similarity >= 0.9 - 1e-6) + int(similarity >= 0.7 - 1e-6)
+        assert level == expected, (a, b)

@@ -195,15 +195,21 @@ def _compare_strings(
     if spec.comparator != "exact":
         fuzzy = np.flatnonzero(~null & ~exact)
         if len(fuzzy):
+            # Each distinct pair of values is compared once: many pairs repeat one (a title
+            # against the same title in three other sources). The scorers are symmetric, so
+            # (a, b) and (b, a) are one pair.
+            a, b = code_left[fuzzy].astype(np.int64), code_right[fuzzy].astype(np.int64)
+            keys = (np.minimum(a, b) << 32) | np.maximum(a, b)
+            inverse, distinct = pd.factorize(keys)
             similarity = process.cpdist(
-                entry.strings[left[fuzzy]],
-                entry.strings[right[fuzzy]],
+                entry.uniques[distinct >> 32],
+                entry.uniques[distinct & 0xFFFFFFFF],
                 scorer=_SCORERS[spec.comparator],
                 score_cutoff=min(spec.thresholds),
                 workers=workers,
                 dtype=np.float32,
             )
-            levels[fuzzy] = _levels_from_similarity(similarity, spec.thresholds)
+            levels[fuzzy] = _levels_from_similarity(similarity, spec.thresholds)[inverse]
     levels[null] = NULL_LEVEL
     return levels
 
@@ -240,16 +246,24 @@ def list_overlap(
     if signatures is None:
         signatures = _signatures(lists)
     maybe = np.flatnonzero((signatures[left] & signatures[right]) != 0)
-    width = int(max(lengths.max(initial=0), 1))
     for start in range(0, len(maybe), _CHUNK):
         chunk = maybe[start : start + _CHUNK]
-        chunk_left = lists[left[chunk], :width]
-        chunk_right = lists[right[chunk], :width]
+        # Look up each element of the shorter list in the longer one. Rows sorted by that
+        # length, longest first, make "rows with an element in this column" a prefix.
+        left_shorter = lengths[left[chunk]] <= lengths[right[chunk]]
+        short = np.where(left_shorter, left[chunk], right[chunk])
+        long = np.where(left_shorter, right[chunk], left[chunk])
+        short_lengths = lengths[short]
+        order = np.argsort(-short_lengths, kind="stable")
+        short, long, short_lengths = short[order], long[order], short_lengths[order]
+        width = int(short_lengths[0]) if len(short_lengths) else 0
+        long_lists = lists[long, : int(lengths[long].max(initial=1))]
         shared = np.zeros(len(chunk), dtype=np.int16)
         for column in range(width):
-            values = chunk_left[:, column : column + 1]
-            shared += ((values == chunk_right).any(axis=1) & (values[:, 0] >= 0)).astype(np.int16)
-        out[chunk] = shared / smaller[chunk]
+            rows = int(np.count_nonzero(short_lengths > column))
+            values = lists[short[:rows], column][:, None]
+            shared[:rows] += (values == long_lists[:rows]).any(axis=1)
+        out[chunk[order]] = shared / short_lengths
     return out
 
 
