@@ -21,7 +21,6 @@ import argparse
 import json
 import random
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from pathlib import Path
 from mlplatform.cache import Cache
 from mlplatform.cache._codec import encode
 from mlplatform.cache._sqlite import SQLiteBackend
+from mlplatform.testing import free_port
 
 
 def percentile(samples_ns: list[int], fraction: float) -> float:
@@ -136,9 +136,7 @@ def bench_sqlite(folder: Path, data: dict, reads: list[str], batches: list[list[
 
 def start_redis(folder: Path) -> tuple[subprocess.Popen, str]:
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         cwd=folder,

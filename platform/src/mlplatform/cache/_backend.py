@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar, Literal
 
-from mlplatform.cache._errors import InvalidKeyError, UnknownBackendError
+from mlplatform.cache._errors import GenerationError, InvalidKeyError, UnknownBackendError
 
 if TYPE_CHECKING:
     from mlplatform.config import Settings
@@ -232,3 +232,20 @@ def check_ttl(ttl: object) -> float | None:
             "'never expires', or None for the namespace's default"
         )
     return float(ttl)
+
+
+def rollback_target(namespace: str, previous: list[str], to: str | None) -> str:
+    """Pick the generation to roll back to among the previous ones (newest first)."""
+    if not previous:
+        raise GenerationError(
+            f"namespace {namespace!r} keeps no previous generation to roll back to "
+            "(none was published before the current one, or cache.keep_generations is 0)"
+        )
+    if to is None:
+        return previous[0]
+    if to not in previous:
+        raise GenerationError(
+            f"cannot roll namespace {namespace!r} back to {to!r}: it is not a previous "
+            f"generation kept for rollback; kept are {previous} (newest first)"
+        )
+    return to

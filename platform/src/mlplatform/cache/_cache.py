@@ -28,6 +28,7 @@ from mlplatform.cache._errors import (
     InvalidKeyError,
     UnsupportedValueError,
 )
+from mlplatform.config import CacheSettings
 
 if TYPE_CHECKING:
     from mlplatform.config import Settings
@@ -129,7 +130,7 @@ class Cache:
         self.namespace = check_namespace(namespace)
         self.backend, self._owns_backend, settings = _resolve_backend(backend, settings)
         if keep_generations is None:
-            keep_generations = settings.cache.keep_generations if settings else 3
+            keep_generations = (settings.cache if settings else CacheSettings()).keep_generations
         if (
             isinstance(keep_generations, bool)
             or not isinstance(keep_generations, int)

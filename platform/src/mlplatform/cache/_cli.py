@@ -11,9 +11,11 @@ import click
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from mlplatform.cache._backend import open_backend
 from mlplatform.cache._cache import Cache, list_namespaces
 from mlplatform.cache._codec import kind_of
 from mlplatform.cache._errors import CacheError
+from mlplatform.config import load_settings
 
 
 @contextmanager
@@ -51,12 +53,17 @@ def ls(namespace: str | None, prefix: str, limit: int) -> None:
     """List namespaces, or the keys of NAMESPACE's current generation."""
     with _clear_errors():
         if namespace is None:
-            names = list_namespaces()
-            if not names:
-                click.echo("no cache namespaces yet")
-            for name in names:
-                with Cache(name) as opened:
-                    click.echo(f"{name}\t{opened.current_generation() or '(nothing published)'}")
+            settings = load_settings()
+            backend = open_backend(settings.cache.backend, settings)  # one connection for all
+            try:
+                names = list_namespaces(backend=backend)
+                if not names:
+                    click.echo("no cache namespaces yet")
+                for name in names:
+                    current = Cache(name, backend=backend).current_generation()
+                    click.echo(f"{name}\t{current or '(nothing published)'}")
+            finally:
+                backend.close()
             return
         with Cache(namespace) as opened:
             current = opened.current_generation()

@@ -30,8 +30,9 @@ from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError, ResponseError
 from redis.retry import Retry
 
-from mlplatform.cache._backend import CacheBackend, GenerationInfo, Item, timestamp
+from mlplatform.cache._backend import CacheBackend, GenerationInfo, Item, rollback_target, timestamp
 from mlplatform.cache._errors import CacheUnavailableError, GenerationError
+from mlplatform.config import CacheSettings
 
 if TYPE_CHECKING:
     from mlplatform.config import Settings
@@ -232,7 +233,7 @@ class RedisBackend(CacheBackend):
 
     name = "redis"
 
-    def __init__(self, url: str, *, timeout_s: float = 2.0) -> None:
+    def __init__(self, url: str, *, timeout_s: float = CacheSettings().timeout_s) -> None:
         self.url = url
         self.timeout_s = timeout_s
         self.client = redis.Redis.from_url(
@@ -245,7 +246,6 @@ class RedisBackend(CacheBackend):
         self._shas = {
             name: hashlib.sha1(script.encode()).hexdigest() for name, script in _SCRIPTS.items()
         }
-        self._sha_get_one = self._shas["get_one"]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisBackend:
@@ -324,12 +324,7 @@ class RedisBackend(CacheBackend):
     # -- reads -----------------------------------------------------------------------------
 
     def read_one(self, namespace: str, key: str) -> bytes | None:
-        try:
-            return self.client.evalsha(self._sha_get_one, 0, _base(namespace), key)
-        except NoScriptError:
-            return self._script("get_one", _base(namespace), key)
-        except (redis.ConnectionError, redis.TimeoutError) as error:
-            self._unavailable(error)
+        return self._script("get_one", _base(namespace), key)
 
     def read_many(self, namespace: str, keys: Sequence[str]) -> dict[str, bytes]:
         if not keys:
@@ -425,8 +420,6 @@ class RedisBackend(CacheBackend):
         return [gen.decode() for gen in collected]
 
     def rollback(self, namespace: str, to: str | None) -> tuple[str, str, list[str]]:
-        from mlplatform.cache._sqlite import _rollback_target
-
         try:
             reply = self._script("rollback", _base(namespace), to or "")
         except ResponseError as error:
@@ -438,7 +431,7 @@ class RedisBackend(CacheBackend):
         current, target, *rest = reply
         names = [gen.decode() for gen in rest]
         if target is None:
-            _rollback_target(namespace, names, to)  # raises the right error
+            rollback_target(namespace, names, to)  # raises the right error
             raise AssertionError("unreachable")  # pragma: no cover
         return target.decode(), current.decode(), names
 

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlplatform.cache._backend import CacheBackend, GenerationInfo, Item, timestamp
+from mlplatform.cache._backend import CacheBackend, GenerationInfo, Item, rollback_target, timestamp
 from mlplatform.cache._errors import CacheError, CacheUnavailableError, GenerationError
 
 if TYPE_CHECKING:
@@ -422,7 +422,7 @@ class SQLiteBackend(CacheBackend):
                     (namespace, current[1]),
                 )
             ]
-            target = _rollback_target(namespace, previous, to)
+            target = rollback_target(namespace, previous, to)
             dropped = [current[0], *previous[: previous.index(target)]]
             self._mark_garbage(connection, namespace, dropped)
             connection.execute(
@@ -528,20 +528,3 @@ class SQLiteBackend(CacheBackend):
             self._ensure_namespace(connection, namespace)
             stored = None if ttl is None or ttl == math.inf else ttl
             connection.execute("UPDATE namespaces SET ttl = ? WHERE ns = ?", (stored, namespace))
-
-
-def _rollback_target(namespace: str, previous: list[str], to: str | None) -> str:
-    """Pick the generation to roll back to among the previous ones (newest first)."""
-    if not previous:
-        raise GenerationError(
-            f"namespace {namespace!r} keeps no previous generation to roll back to "
-            "(none was published before the current one, or cache.keep_generations is 0)"
-        )
-    if to is None:
-        return previous[0]
-    if to not in previous:
-        raise GenerationError(
-            f"cannot roll namespace {namespace!r} back to {to!r}: it is not a previous "
-            f"generation kept for rollback; kept are {previous} (newest first)"
-        )
-    return to
