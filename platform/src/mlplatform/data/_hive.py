@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -20,7 +19,7 @@ from mlplatform.data._expr import (
     parse_filter,
     to_arrow_expression,
 )
-from mlplatform.data._table import AsOf, DataFile, Shard, SnapshotInfo, Table, split_files
+from mlplatform.data._table import AsOf, DataFile, SnapshotInfo, Table
 
 logger = logging.getLogger(__name__)
 
@@ -138,30 +137,3 @@ class HiveTable(Table):
             )
         files.sort(key=lambda f: f.path)
         return files, False, None, expr
-
-    def files(
-        self,
-        filter: FilterLike = None,  # noqa: A002
-        columns: Sequence[str] | None = None,
-        snapshot_id: int | None = None,
-        as_of: AsOf = None,
-    ) -> list[DataFile]:
-        """Files whose folder's partition values may match ``filter``."""
-        if columns is not None:
-            self._check_columns(list(columns), "columns")
-        return self._plan(filter, snapshot_id, as_of)[0]
-
-    def shards(
-        self,
-        n: int | None = None,
-        target_bytes: int | None = None,
-        filter: FilterLike = None,  # noqa: A002
-        snapshot_id: int | None = None,
-    ) -> list[Shard]:
-        """Byte-balanced, never-empty groups of the folder's files (see `Table.shards`)."""
-        files = self._plan(filter, snapshot_id, None)[0]
-        groups = split_files(files, n=n, target_bytes=target_bytes)
-        return [
-            Shard(files=tuple(g), index=i, count=len(groups), table=self.name)
-            for i, g in enumerate(groups)
-        ]

@@ -65,7 +65,7 @@ def _castable(found: pa.DataType, expected: pa.DataType) -> bool:
     if found_family == "list" and expected_family == "list":
         return _castable(found.value_type, expected.value_type)
     # Integers are cast with overflow checks; everything else must be the same family.
-    return found_family == expected_family and found_family not in {"decimal"}
+    return found_family == expected_family
 
 
 def conform(data: pa.Table, expected: pa.Schema, table_name: str) -> pa.Table:

@@ -315,9 +315,7 @@ class Table:
     @property
     def partition_by(self) -> list[str]:
         """Source columns of the current partition spec (identity partitions)."""
-        table = self._load()
-        iceberg_schema = table.schema()
-        return [iceberg_schema.find_column_name(f.source_id) for f in table.spec().fields]
+        return [column for column, _ in self.partition_spec]
 
     @property
     def partition_spec(self) -> list[tuple[str, str]]:
@@ -353,9 +351,10 @@ class Table:
             millis = int(as_of)
         snapshot = self._load(refresh=True).snapshot_as_of_timestamp(millis)
         if snapshot is None:
+            snapshots = self.snapshots()
             raise DataError(
                 f"table {self.name} had no snapshot at {as_of}; its first snapshot is "
-                f"{self.snapshots()[0].timestamp if self.snapshots() else 'not made yet'}"
+                f"{snapshots[0].timestamp if snapshots else 'not made yet'}"
             )
         return snapshot.snapshot_id
 
@@ -386,9 +385,9 @@ class Table:
     ) -> tuple[list[DataFile], bool, int | None, BooleanExpression]:
         """Files to read after pruning; also whether they need PyIceberg's reader (deletes)."""
         expr = parse_filter(row_filter)
+        table = self._load(refresh=True)  # once; the checks below use the loaded metadata
         self._check_columns(sorted(filter_columns(expr)), "filter columns")
         snapshot_id = self._resolve_snapshot(snapshot_id, as_of)
-        table = self._load(refresh=True)
         try:
             bind(table.schema(), expr, case_sensitive=True)
         except ValueError as error:

@@ -356,14 +356,14 @@ def commit_manifests(
     key = _commit_key(paths, mode, str(expr))
     iceberg = table._load(refresh=True)
 
-    for snapshot in iceberg.snapshots():
-        if snapshot.summary and snapshot.summary.additional_properties.get(COMMIT_KEY) == key:
-            logger.info(
-                "%s: these manifests were committed already as snapshot %d; nothing to do",
-                table.name,
-                snapshot.snapshot_id,
-            )
-            return snapshot.snapshot_id
+    committed = _snapshot_committed_as(iceberg, key)
+    if committed is not None:
+        logger.info(
+            "%s: these manifests were committed already as snapshot %d; nothing to do",
+            table.name,
+            committed.snapshot_id,
+        )
+        return committed.snapshot_id
     if not paths and mode == "append":
         logger.info("%s: the manifests stage no files; no snapshot made", table.name)
         return None
@@ -407,20 +407,28 @@ def commit_manifests(
             f"Iceberg's retries ran out ({error}). Nothing was committed and the staged files "
             "are intact: run the commit again."
         ) from None
-    iceberg.refresh()
+    # The commit left the catalog's answer in iceberg.metadata: no reload needed.
+    committed = _snapshot_committed_as(iceberg, key)
+    if committed is None:
+        raise DataError(f"commit to {table.name} finished but its snapshot is not in the metadata")
+    logger.info(
+        "%s: committed %d files (%d rows) of %d writers as snapshot %d (%s)",
+        table.name,
+        len(data_files),
+        sum(m.record_count for m in manifests),
+        len(manifests),
+        committed.snapshot_id,
+        mode,
+    )
+    return committed.snapshot_id
+
+
+def _snapshot_committed_as(iceberg: Any, key: str) -> Any:
+    """The table's snapshot whose summary carries commit key ``key``, or None."""
     for snapshot in reversed(iceberg.snapshots()):
         if snapshot.summary and snapshot.summary.additional_properties.get(COMMIT_KEY) == key:
-            logger.info(
-                "%s: committed %d files (%d rows) of %d writers as snapshot %d (%s)",
-                table.name,
-                len(data_files),
-                sum(m.record_count for m in manifests),
-                len(manifests),
-                snapshot.snapshot_id,
-                mode,
-            )
-            return snapshot.snapshot_id
-    raise DataError(f"commit to {table.name} finished but its snapshot is not in the metadata")
+            return snapshot
+    return None
 
 
 def _check_staged_files_exist(table: Table, paths: list[str]) -> None:
