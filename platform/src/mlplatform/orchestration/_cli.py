@@ -13,6 +13,7 @@ from rich.table import Table as RichTable
 
 from mlplatform.config import load_settings
 from mlplatform.orchestration._errors import EventBackendError
+from mlplatform.orchestration._runs import RUN_STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ def runs() -> None:
 @click.option("--flow", default=None, help="Only runs of this flow.")
 @click.option(
     "--status",
-    type=click.Choice(["pending", "running", "succeeded", "failed"]),
+    type=click.Choice(RUN_STATUSES),
     default=None,
     help="Only runs in this status.",
 )

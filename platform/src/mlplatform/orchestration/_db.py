@@ -101,14 +101,6 @@ def connect(path: Path) -> Iterator[sqlite3.Connection]:
     yield connection
 
 
-def close_all() -> None:
-    """Close the connections this process keeps (tests and short-lived tools may call it)."""
-    for key, connection in list(_CONNECTIONS.items()):
-        if key[1] == os.getpid():
-            connection.close()
-        del _CONNECTIONS[key]
-
-
 @contextmanager
 def transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """Run a block as one immediate (write-locking) transaction."""

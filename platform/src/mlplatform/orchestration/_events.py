@@ -27,7 +27,7 @@ from mlplatform.orchestration._errors import EventBackendError, EventPayloadErro
 log = logging.getLogger(__name__)
 
 # Argo Events sensors accept these characters in event names (see Metaflow's @trigger checks).
-_EVENT_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+EVENT_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 EVENT_BACKENDS = ("local", "argo")
 
 
@@ -80,7 +80,7 @@ def validate_event(name: str, payload: Any) -> dict[str, Any]:
         EventPayloadError: The name has characters Argo Events would refuse, or the payload
             is not a JSON object (a dict of JSON-serialisable values).
     """
-    if not isinstance(name, str) or not _EVENT_NAME.match(name):
+    if not isinstance(name, str) or not EVENT_NAME.match(name):
         raise EventPayloadError(
             f"event name {name!r} is invalid: expected letters, digits, '_', '.' or '-' "
             "(what Argo Events accepts), e.g. 'data_ready' or 'etl.titles.done'"
@@ -123,7 +123,7 @@ def parse_payload(text: str) -> dict[str, Any]:
     return value
 
 
-def _row_event(row: sqlite3.Row) -> Event:
+def row_event(row: sqlite3.Row) -> Event:
     return Event(
         name=row["name"],
         payload=json.loads(row["payload"]),
@@ -171,7 +171,6 @@ class EventLog:
         *,
         event_id: str | None = None,
         source: str = "api",
-        timestamp: datetime | None = None,
     ) -> Event:
         """Append an event; an id already in the log is not stored twice.
 
@@ -183,7 +182,7 @@ class EventLog:
         """
         clean = validate_event(name, payload)
         event_id = event_id or uuid.uuid4().hex
-        ts = (timestamp or datetime.now(UTC)).timestamp()
+        ts = datetime.now(UTC).timestamp()
         with connect(self.path) as db:
             db.execute(
                 "insert or ignore into events (id, name, payload, ts, source) "
@@ -191,7 +190,7 @@ class EventLog:
                 (event_id, name, json.dumps(clean, sort_keys=True), ts, source),
             )
             row = db.execute("select * from events where id = ?", (event_id,)).fetchone()
-        stored = _row_event(row)
+        stored = row_event(row)
         if stored.name != name or stored.payload != clean:
             log.warning("event id %s is already in the log as %r; kept that one", event_id, stored)
         else:
@@ -202,7 +201,7 @@ class EventLog:
         """The event with this id, if it is in the log."""
         with connect(self.path) as db:
             row = db.execute("select * from events where id = ?", (event_id,)).fetchone()
-        return _row_event(row) if row else None
+        return row_event(row) if row else None
 
     def list(self, *, name: str | None = None, limit: int = 50) -> list[Event]:
         """The latest ``limit`` events (optionally of one name), oldest first."""
@@ -214,7 +213,7 @@ class EventLog:
         query += " order by seq desc limit ?"
         with connect(self.path) as db:
             rows = db.execute(query, (*args, limit)).fetchall()
-        return [_row_event(row) for row in reversed(rows)]
+        return [row_event(row) for row in reversed(rows)]
 
     def head(self, db: sqlite3.Connection | None = None) -> int:
         """The sequence number of the newest event (0 for an empty log)."""
@@ -254,7 +253,7 @@ class EventLog:
         rows = db.execute(
             "select * from events where seq > ? order by seq limit ?", (after, limit)
         ).fetchall()
-        return [_row_event(row) for row in rows]
+        return [row_event(row) for row in rows]
 
     def ack(self, consumer: str, seq: int, db: sqlite3.Connection | None = None) -> None:
         """Mark every event up to ``seq`` as handled by ``consumer`` (never moves back)."""
@@ -315,7 +314,7 @@ def _now() -> datetime:
     return datetime.fromtimestamp(time.time(), UTC)
 
 
-def event_backend(settings: Settings | None = None) -> EventLog | ArgoEventsBackend:
+def event_backend(settings: Settings | None = None) -> EventBackend:
     """The event backend the profile names (``orchestration.backend``).
 
     Raises:

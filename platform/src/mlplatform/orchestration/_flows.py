@@ -23,8 +23,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 
 from mlplatform.orchestration._errors import FlowDefinitionError, TriggerMappingError
-from mlplatform.orchestration._events import Event
+from mlplatform.orchestration._events import EVENT_NAME, Event
 from mlplatform.orchestration._naming import (
+    FINISH_PREFIX,
     NAMESPACED_PREFIX,
     SCHEDULE_PREFIX,
     branch_name,
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 _FLOW_CLASS = re.compile(r"^class\s+\w+\s*\([^)]*FlowSpec[^)]*\)\s*:", re.MULTILINE)
 _SKIP_DIRS = {"tests", "test", "src", "benchmarks", "__pycache__", "node_modules"}
 _FIELD = re.compile(r"^[A-Za-z0-9_]+$")
-_EVENT_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _BRANCH = re.compile(r"^(prod|prod\.[a-z0-9_]+|test\.[a-z0-9_]+|user\.[^.]+)$")
 
 
@@ -320,7 +320,7 @@ def _event_name(flow: str, file: Path, value: Any, project: str | None) -> Depen
             )
         return Dependency("event", namespaced_name(logical, None, None))
     if isinstance(value, str):
-        if not _EVENT_NAME.match(value):
+        if not EVENT_NAME.match(value):
             raise FlowDefinitionError(
                 f"{file}: @trigger event name {value!r} of {flow} is invalid; Argo Events "
                 "accepts letters, digits, '_', '.' and '-' only"
@@ -464,7 +464,7 @@ def _finish_dependencies(flow: str, file: Path, deco: Any, project: str | None) 
             dependencies.append(
                 Dependency(
                     "run",
-                    f"metaflow.{upstream_project}.",
+                    f"{FINISH_PREFIX}{upstream_project}.",
                     f".{upstream}.end",
                     branch_relative=True,
                     upstream_flow=upstream,

@@ -31,14 +31,14 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from mlplatform.config import Settings, load_settings
+from mlplatform.config import Settings, load_settings, metaflow_config
 from mlplatform.orchestration._db import connect, database_path, transaction
 from mlplatform.orchestration._errors import (
     FlowDefinitionError,
     OrchestratorBusyError,
     TriggerMappingError,
 )
-from mlplatform.orchestration._events import Event, EventLog
+from mlplatform.orchestration._events import Event, EventLog, row_event
 from mlplatform.orchestration._flows import (
     FlowDefinition,
     Match,
@@ -47,7 +47,6 @@ from mlplatform.orchestration._flows import (
     run_parameters,
 )
 from mlplatform.orchestration._naming import FINISH_PREFIX, branch_name, branch_options
-from mlplatform.orchestration._runs import RunRecord, row_record
 from mlplatform.orchestration._trigger import TRIGGER_ENV
 
 log = logging.getLogger(__name__)
@@ -244,24 +243,13 @@ class Orchestrator:
                 (flow.key, branch or "", match.dependency, match.event.id),
             )
             rows = db.execute(
-                "select dependency, event_id from partial_triggers "
-                "where flow_file = ? and branch = ?",
+                "select p.dependency, e.* from partial_triggers p "
+                "join events e on e.id = p.event_id where p.flow_file = ? and p.branch = ?",
                 (flow.key, branch or ""),
             ).fetchall()
             if len(rows) < len(flow.dependencies):
                 return 0
-            events = {}
-            for row in rows:
-                stored = db.execute(
-                    "select * from events where id = ?", (row["event_id"],)
-                ).fetchone()
-                events[row["dependency"]] = Event(
-                    name=stored["name"],
-                    payload=json.loads(stored["payload"]),
-                    id=stored["id"],
-                    timestamp=datetime.fromtimestamp(stored["ts"], UTC),
-                    source=stored["source"],
-                )
+            events = {row["dependency"]: row_event(row) for row in rows}
             db.execute(
                 "delete from partial_triggers where flow_file = ? and branch = ?",
                 (flow.key, branch or ""),
@@ -348,10 +336,9 @@ class Orchestrator:
         try:
             from metaflow import Run
 
-            if self.settings.profile == "local":
-                metadata = f"local@{self.settings.home / 'metaflow'}"
-            else:
-                metadata = f"service@{self.settings.metaflow.metadata_service_url}"
+            config = metaflow_config(self.settings)  # where this profile's runs are recorded
+            where = config.get("DATASTORE_SYSROOT_LOCAL") or config["SERVICE_URL"]
+            metadata = f"{config['DEFAULT_METADATA']}@{where}"
             run = Run(f"{flow}/{run_id}", _namespace_check=False, _current_metadata=metadata)
             if run.finished:
                 return "succeeded" if run.successful else "failed"
@@ -625,12 +612,6 @@ class Orchestrator:
                     del self._inflight[run_id]
             if not task.cancelled() and task.exception() is not None:
                 log.error("orchestrator task failed: %r", task.exception())
-
-    def runs(self, limit: int = 50) -> list[RunRecord]:
-        """The latest run records of this state folder, oldest first."""
-        with connect(self.db_path) as db:
-            rows = db.execute("select * from runs order by id desc limit ?", (limit,)).fetchall()
-        return [row_record(row) for row in reversed(rows)]
 
 
 def _latest_fire(cron: str, timezone: str | None, after_s: float, now: datetime) -> datetime | None:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from mlplatform.orchestration._naming import FINISH_PREFIX, SCHEDULE_PREFIX
+
 TRIGGER_ENV = "MLP_TRIGGER_EVENTS"
 _ARGO_PREFIX = "METAFLOW_ARGO_EVENT_PAYLOAD_"
 # Keys Metaflow's ArgoEvent adds to every payload besides the publisher's own fields.
@@ -62,9 +64,9 @@ def _timestamp(value: Any) -> datetime | None:
 
 
 def _kind(name: str) -> Literal["event", "run", "schedule"]:
-    if name.startswith("mlp.schedule."):
+    if name.startswith(SCHEDULE_PREFIX):
         return "schedule"
-    if name.startswith("metaflow.") and name.endswith(".end"):
+    if name.startswith(FINISH_PREFIX) and name.endswith(".end"):
         return "run"
     return "event"
 
