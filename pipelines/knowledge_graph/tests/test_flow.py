@@ -7,22 +7,15 @@ import knowledge_graph as kg
 import pytest
 from metaflow import Runner
 
+from mlplatform.data import Table
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 FLOW = str(Path(__file__).resolve().parents[1] / "flow.py")
 OUTPUTS = ("kg.title_candidate_pairs", "kg.title_matches", "kg.title_entities")
 
 
-def _exists(name):
-    from mlplatform.data import Table
-
-    value = Table(name).exists
-    return value() if callable(value) else value
-
-
 def _snapshots(name):
-    from mlplatform.data import Table
-
     return len(Table(name).snapshots())
 
 
@@ -76,8 +69,6 @@ def test_flow_resolves_sample_and_reruns_add_one_snapshot_each(mlp_home, tmp_pat
 
 @pytest.mark.timeout(900)
 def test_empty_input_finishes_with_zero_entities(mlp_home, tmp_path):
-    from mlplatform.data import Table
-
     Table("kg.title_records").create(kg.RECORD_SCHEMA)  # exists, holds nothing
     with _run(tmp_path) as running:
         assert running.status == "successful", running.stderr
@@ -101,5 +92,5 @@ def test_config_naming_a_missing_column_fails_before_any_task(mlp_home, tmp_path
     # The Config parser runs while the command line is parsed: before any task.
     with pytest.raises(kg.MatchConfigError, match=r"'titel'.*did you mean \['title'\]"):
         runner.run()
-    assert not _exists("kg.title_records")  # nothing ran: not even the seed
+    assert not Table("kg.title_records").exists()  # nothing ran: not even the seed
     assert not (mlp_home / "metaflow" / "TitleEntityResolutionFlow").exists()

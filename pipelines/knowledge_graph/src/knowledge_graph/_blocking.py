@@ -232,11 +232,3 @@ def candidate_pairs(index: BlockingIndex) -> tuple[np.ndarray, np.ndarray, dict[
     order = np.lexsort((right, left))
     logger.info("blocking: %d candidate pairs %s", len(left), by_rule)
     return left[order], right[order], by_rule
-
-
-def check_pair_indices(n: int, left: np.ndarray, right: np.ndarray) -> None:
-    """Raise `InputDataError` unless both index arrays are equally long and within ``[0, n)``."""
-    if len(left) != len(right):
-        raise InputDataError(f"left and right differ in length: {len(left)} != {len(right)}")
-    if len(left) and (min(left.min(), right.min()) < 0 or max(left.max(), right.max()) >= n):
-        raise InputDataError(f"pair indices must lie in [0, {n})")

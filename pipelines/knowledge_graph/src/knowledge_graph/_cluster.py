@@ -94,8 +94,8 @@ def cluster_matches(
         return item
 
     refused = 0
-    for a, b in zip(low[np.argsort(-weight, kind="stable")].tolist(),
-                    high[np.argsort(-weight, kind="stable")].tolist(), strict=True):  # fmt: skip
+    strongest_first = np.argsort(-weight, kind="stable")
+    for a, b in zip(low[strongest_first].tolist(), high[strongest_first].tolist(), strict=True):
         root_a, root_b = find(a), find(b)
         if root_a == root_b:
             continue

@@ -18,7 +18,7 @@ from rapidfuzz import distance, process
 
 from knowledge_graph._config import FieldComparison, MatchConfig
 from knowledge_graph._errors import InputDataError
-from knowledge_graph._normalize import normalize_lists, normalize_unique, sort_tokens
+from knowledge_graph._normalize import map_unique, normalize_lists, normalize_unique, sort_tokens
 
 __all__ = ["PreparedField", "PreparedRecords", "compare_pairs", "prepare_records"]
 
@@ -75,35 +75,11 @@ class PreparedRecords:
     fields: dict[str, PreparedField] = field(default_factory=dict)
     source_codes: np.ndarray | None = None
 
-    def take(self, indices: np.ndarray) -> PreparedRecords:
-        """The prepared records at ``indices`` (codes keep their meaning)."""
-        taken = PreparedRecords(n=len(indices))
-        for name, prepared in self.fields.items():
-            taken.fields[name] = PreparedField(
-                spec=prepared.spec,
-                codes=None if prepared.codes is None else prepared.codes[indices],
-                strings=None if prepared.strings is None else prepared.strings[indices],
-                numbers=None if prepared.numbers is None else prepared.numbers[indices],
-                lists=None if prepared.lists is None else prepared.lists[indices],
-                list_lengths=None
-                if prepared.list_lengths is None
-                else prepared.list_lengths[indices],
-                signatures=None if prepared.signatures is None else prepared.signatures[indices],
-                uniques=prepared.uniques,
-            )
-        if self.source_codes is not None:
-            taken.source_codes = self.source_codes[indices]
-        return taken
-
-
-def _column_values(column: pa.ChunkedArray) -> list:
-    return column.to_pylist()
-
 
 def _string_values(column: pa.ChunkedArray, spec: FieldComparison) -> np.ndarray:
     """Normalised strings (lists are joined in sorted order), None for null or empty."""
     if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
-        lists = normalize_lists(_column_values(column))
+        lists = normalize_lists(column.to_pylist())
         joined = [" ".join(sorted(items)) if items else None for items in lists]
         values = np.array(joined, dtype=object)
     else:
@@ -111,14 +87,12 @@ def _string_values(column: pa.ChunkedArray, spec: FieldComparison) -> np.ndarray
             column = pc.cast(column, pa.string())
         values = normalize_unique(column.to_numpy(zero_copy_only=False), spec.articles)
     if spec.comparator == "token_sort":
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        sorted_uniques = np.array([*(sort_tokens(value) for value in uniques), None], dtype=object)
-        values = sorted_uniques[codes]
+        values = map_unique(values, sort_tokens)
     return values
 
 
 def _list_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    lists = normalize_lists(_column_values(column))
+    lists = normalize_lists(column.to_pylist())
     vocabulary: dict[str, int] = {}
     matrix = np.full((len(lists), MAX_LIST_WIDTH), -1, dtype=np.int32)
     lengths = np.zeros(len(lists), dtype=np.int16)

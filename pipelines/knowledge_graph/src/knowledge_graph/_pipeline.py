@@ -144,7 +144,6 @@ def train_model(
         chosen = np.sort(rng.choice(len(left), config.em.sample_pairs, replace=False))
         left, right = left[chosen], right[chosen]
     u = None
-    random_levels = None
     if prepared.n >= 2:
         random_left, random_right = _random_pairs(prepared, config.em.u_sample_pairs, rng)
         if len(random_left):

@@ -42,12 +42,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-def _exists(table: Any) -> bool:
-    # `Table.exists` is a property in mlplatform.data (the contract sketch wrote a method).
-    value = table.exists
-    return bool(value() if callable(value) else value)
-
-
 def flow_config(text: str) -> dict[str, Any]:
     """Metaflow ``Config`` parser: validate the matching configuration before any task runs.
 
@@ -65,7 +59,7 @@ def flow_config(text: str) -> dict[str, Any]:
 
         settings = load_settings()
         table = Table(config.input_table)
-        if _exists(table):
+        if table.exists():
             check_columns(config, table.schema, config.input_table)
         elif settings.profile == "local":
             check_columns(config, RECORD_SCHEMA, f"{config.input_table} (sample data)")
@@ -93,7 +87,7 @@ def ensure_input_table(
 
     settings = load_settings()
     table = Table(config.input_table)
-    if not _exists(table):
+    if not table.exists():
         if settings.profile != "local":
             raise InputDataError(
                 f"input table {config.input_table} does not exist in the {settings.profile} "
@@ -250,7 +244,7 @@ def load_truth(config: MatchConfig) -> pa.Table | None:
     if not config.truth_table:
         return None
     table = Table(config.truth_table)
-    if not _exists(table):
+    if not table.exists():
         logger.info("no truth table %s: quality metrics are skipped", config.truth_table)
         return None
     return DataFrame.load(table).to_arrow()
