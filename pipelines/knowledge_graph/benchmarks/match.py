@@ -6,11 +6,12 @@
 
 1. Calibration: rapidfuzz ``process.cpdist`` ratio on one core (REFERENCE_FIGURES.md measured
    4.5M pairs/s on a quiet machine like ours), so noisy runs can be judged.
-2. The match step alone (compare + score, 9 comparisons of which 4 fuzzy) on 1M and 10M
-   candidate pairs of a larger sample (``--match-records``, 80,000 by default: over 1M
-   candidate pairs, so every 1M-pair chunk holds distinct pairs, as a task's shard does):
-   pairs/s on one core (``workers=1``) and on all cores (per core = total / cores). Record
-   preparation is reported separately: it is paid once per record, not per pair.
+2. The match step alone (`score_pairs`: compare + score, 9 comparisons of which 4 fuzzy) on
+   1M and 10M candidate pairs of a larger sample (``--match-records``, 80,000 by default: over
+   1M candidate pairs, so every 1M-pair chunk holds distinct pairs, as a task's shard does):
+   pairs/s on one core (``workers=1``) and on all cores (per core = total / cores), and on one
+   core without pruning (every comparison of every pair; same matches). Record preparation is
+   reported separately: it is paid once per record, not per pair.
 3. Quality and time side by side with Splink (DuckDB backend) on the same records, the same
    normalised columns and exactly the same candidate pairs (registered with
    ``register_blocked_pairs_for_predict``): pairwise F1 after clustering at the same threshold.
@@ -50,27 +51,26 @@ def calibrate(prepared: kg.PreparedRecords, rng: np.random.Generator, n: int = 1
     return n / (time.perf_counter() - started)
 
 
-def match_rate(prepared, left, right, model, config, n_pairs, workers, rng):
-    """Compare and score ``n_pairs`` candidate pairs in task-sized chunks.
+def match_rate(prepared, left, right, model, config, n_pairs, workers, rng, prune=True):
+    """Compare and score ``n_pairs`` candidate pairs with `score_pairs`, as a match task does.
 
-    Each chunk holds distinct candidate pairs (drawn without replacement), as a match task's
-    shard does, so nothing gains from a pair repeated within a chunk.
+    Each `MATCH_CHUNK_PAIRS` chunk holds distinct candidate pairs (drawn without replacement),
+    as a match task's shard does, so nothing gains from a pair repeated within a chunk.
     """
-    chunks = []
+    chosen = []
     for start in range(0, n_pairs, kg.MATCH_CHUNK_PAIRS):
         size = min(kg.MATCH_CHUNK_PAIRS, n_pairs - start)
         if size > len(left):
             raise SystemExit(f"{len(left)} candidate pairs cannot fill a chunk of {size}")
-        chosen = np.sort(rng.choice(len(left), size, replace=False))
-        chunks.append((left[chosen], right[chosen]))
-    matched = 0
+        chosen.append(np.sort(rng.choice(len(left), size, replace=False)))
+    chosen = np.concatenate(chosen)
+    pair_left, pair_right = left[chosen], right[chosen]
     started = time.perf_counter()
-    for pair_left, pair_right in chunks:
-        levels = kg.compare_pairs(prepared, pair_left, pair_right, workers=workers)
-        weight = model.match_weight(levels, model.tf_lookup(prepared, pair_left))
-        matched += int((model.probability(weight) >= config.threshold).sum())
+    scored = kg.score_pairs(
+        prepared, pair_left, pair_right, model, config.threshold, workers, prune
+    )
     seconds = time.perf_counter() - started
-    return n_pairs / seconds, seconds, matched
+    return n_pairs / seconds, seconds, len(scored.index)
 
 
 def run_ours(records, truth, config):
@@ -274,11 +274,13 @@ def main() -> None:
     for size in (int(float(s)) for s in args.sizes.split(",")):
         one, seconds_one, matched = match_rate(*match_inputs, config, size, 1, rng)
         every, _, _ = match_rate(*match_inputs, config, size, -1, rng)
+        unpruned, _, _ = match_rate(*match_inputs, config, size, 1, rng, prune=False)
         label = f"{size / 1e6:g}M"
         _say(f"match step {label} pairs: 1 core {one / 1e6:.2f}M pairs/s ({seconds_one:.2f} s); "
              f"{cores} cores {every / 1e6:.2f}M pairs/s = {every / cores / 1e6:.2f}M per core; "
-             f"{matched} matches")  # fmt: skip
+             f"{matched} matches; unpruned 1 core {unpruned / 1e6:.2f}M pairs/s")  # fmt: skip
         figures[f"match_{label}_pairs_per_s_1_core"] = round(one)
+        figures[f"match_{label}_pairs_per_s_1_core_unpruned"] = round(unpruned)
         figures[f"match_{label}_pairs_per_s_all_cores"] = round(every)
         figures[f"match_{label}_pairs_per_s_per_core"] = round(every / cores)
 

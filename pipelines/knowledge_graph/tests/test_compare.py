@@ -135,3 +135,21 @@ def test_repeated_and_swapped_value_pairs_get_the_levels_of_a_pair_by_pair_compa
         similarity = distance.JaroWinkler.normalized_similarity(a, b)
         expected = 3 if a == b else int(similarity >= 0.9 - 1e-6) + int(similarity >= 0.7 - 1e-6)
         assert level == expected, (a, b)
+
+
+def test_named_comparisons_come_in_the_order_asked():
+    config = _config(
+        [
+            {"name": "jw", "column": "name", "comparator": "jaro_winkler", "thresholds": [0.9]},
+            {"name": "tok", "column": "name", "comparator": "token_sort", "thresholds": [0.9]},
+            {"name": "year", "column": "year", "comparator": "numeric", "tolerances": [0]},
+        ]
+    )
+    prepared = kg.prepare_records(_records(ROWS), config)
+    assert kg.comparison_stages(prepared) == [["year"], ["jw", "tok"]]  # jw and tok share values
+    left, right = np.array([0, 0, 4]), np.array([1, 6, 5])
+    every = kg.compare_pairs(prepared, left, right, workers=1)
+    some = kg.compare_pairs(prepared, left, right, workers=1, names=["year", "tok"])
+    assert some.tolist() == every[:, [2, 1]].tolist()
+    with pytest.raises(kg.InputDataError, match=r"no comparisons \['title'\]"):
+        kg.compare_pairs(prepared, left, right, names=["title"])

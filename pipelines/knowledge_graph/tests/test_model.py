@@ -88,3 +88,19 @@ def test_round_trip_and_errors():
 def test_em_on_no_pairs_keeps_start_values():
     model = kg.expectation_maximisation(np.zeros((0, 4), np.int8), N_LEVELS, NAMES, fix_u=False)
     assert model.iterations == 0 and not model.converged
+
+
+def test_max_comparison_weight_bounds_every_level_and_term_frequency():
+    model = kg.FellegiSunterModel(NAMES, TRUE_M, TRUE_U, prior=0.2)
+    model.tf = {"c": (np.array(["home"], dtype=object), np.array([0.01]))}
+    model.tf_reference = {"c": 0.05}
+    model.tf_minimum = 1e-4
+    for column, n_levels in enumerate(N_LEVELS):
+        levels = np.arange(-1, n_levels, dtype=np.int8)
+        rarest = np.full(len(levels), model.tf_minimum) if NAMES[column] == "c" else None
+        weights = model.comparison_weight(column, levels, rarest)
+        assert weights.max() == pytest.approx(model.max_comparison_weight(column))
+    # "c" is term-frequency adjusted: its exact level on the rarest value is the maximum
+    assert model.max_comparison_weight(2) == pytest.approx(
+        np.log2(0.7 / 0.05) + np.log2(0.05 / 1e-4)
+    )

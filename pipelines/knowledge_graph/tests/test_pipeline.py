@@ -40,6 +40,42 @@ def test_default_sample_meets_the_targets(config):
     assert result.pairs > 100_000
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_pruned_scoring_equals_scoring_every_comparison(small_sample, config, workers, monkeypatch):
+    records = kg.order_records(small_sample.records, config)
+    left, right, _, _ = kg.block_records(records, config)
+    prepared = kg.prepare_records(records, config)
+    model = kg.train_model(prepared, left, right, config, workers=1)
+    levels = kg.compare_pairs(prepared, left, right, workers=1)
+    frequencies = {name: f[left] for name, f in model.record_frequencies(prepared).items()}
+    weight = model.match_weight(levels, frequencies)
+    expected = np.flatnonzero(model.probability(weight) >= config.threshold)
+    assert 0 < len(expected) < len(left)
+
+    compared = {True: 0, False: 0}
+    original = kg._pipeline.compare_pairs
+
+    def counting(prepared, left, right, workers, names):
+        compared[prune] += len(left) * sum(
+            n not in kg.comparison_stages(prepared)[0] for n in names
+        )
+        return original(prepared, left, right, workers, names)
+
+    monkeypatch.setattr(kg._pipeline, "compare_pairs", counting)
+    for prune in (True, False):
+        scored = kg.score_pairs(prepared, left, right, model, config.threshold, workers, prune)
+        assert scored.index.tolist() == expected.tolist()
+        assert scored.levels.tolist() == levels[expected].tolist()
+        assert scored.weight.tolist() == weight[expected].tolist()
+        assert scored.probability.tolist() == model.probability(weight[expected]).tolist()
+    # every fuzzy comparison of every pair without pruning; pruning skips some
+    fuzzy = sum(
+        f.comparator in ("jaro_winkler", "levenshtein", "token_sort") for f in config.fields
+    )
+    assert compared[False] == len(left) * fuzzy
+    assert compared[True] < compared[False]
+
+
 def test_canonical_values_are_the_most_common():
     config = kg.load_match_config(
         {
@@ -92,6 +128,9 @@ def test_bad_records_and_pairs(small_sample, config):
     )
     with pytest.raises(kg.InputDataError, match="another snapshot"):
         kg.match_pairs(records, np.array([0]), np.array([records.num_rows]), model, config)
+    other = kg.FellegiSunterModel(model.names[:-1], model.m[:-1], model.u[:-1], 0.1)
+    with pytest.raises(kg.InputDataError, match="train the model with the same configuration"):
+        kg.match_pairs(records, np.array([0]), np.array([1]), other, config)
     matches = pa.table(
         {"left_source": ["nope"], "left_source_id": ["x"], "right_source": ["cinedb"],
          "right_source_id": ["y"], "match_weight": [1.0]}

@@ -12,7 +12,12 @@ from knowledge_graph._blocking import (
     pairs_pass_blocking,
 )
 from knowledge_graph._cluster import cluster_matches
-from knowledge_graph._compare import PreparedRecords, compare_pairs, prepare_records
+from knowledge_graph._compare import (
+    PreparedRecords,
+    compare_pairs,
+    comparison_stages,
+    prepare_records,
+)
 from knowledge_graph._config import (
     BlockingKey,
     BlockingRule,
@@ -33,6 +38,7 @@ from knowledge_graph._pipeline import (
     MATCH_CHUNK_PAIRS,
     PAIRS_SCHEMA,
     MatchResult,
+    ScoredPairs,
     available_cores,
     block_records,
     entities_schema,
@@ -41,6 +47,7 @@ from knowledge_graph._pipeline import (
     matches_schema,
     order_records,
     resolve_entities,
+    score_pairs,
     train_model,
 )
 from knowledge_graph._sample import (
@@ -80,6 +87,7 @@ __all__ = [
     "MatchResult",
     "PreparedRecords",
     "SampleData",
+    "ScoredPairs",
     "available_cores",
     "bcubed_scores",
     "block_records",
@@ -89,6 +97,7 @@ __all__ = [
     "cluster_matches",
     "commit_matches",
     "compare_pairs",
+    "comparison_stages",
     "create_output_tables",
     "ensure_input_table",
     "entities_schema",
@@ -109,6 +118,7 @@ __all__ = [
     "pairwise_scores",
     "prepare_records",
     "resolve_entities",
+    "score_pairs",
     "stage_matches",
     "term_frequencies",
     "train_model",

@@ -3,6 +3,11 @@
 Records are prepared once (normalised strings, factorised codes, padded list codes), then any
 number of pairs ``(left[i], right[i])`` are compared with integer gathers, numpy and
 rapidfuzz's ``process.cpdist``. Level ``-1`` means "no evidence" (a null on either side).
+
+Fuzzy comparisons of the same column with the same normalisation (``title`` by Jaro-Winkler and
+by token sort) form one `ValueGroup`: its distinct pairs of values are found once and each
+comparison scores only those, since many candidate pairs repeat a pair of values (a title
+against the same title in three other sources).
 """
 
 from __future__ import annotations
@@ -20,7 +25,14 @@ from knowledge_graph._config import FieldComparison, MatchConfig
 from knowledge_graph._errors import InputDataError
 from knowledge_graph._normalize import map_unique, normalize_lists, normalize_unique, sort_tokens
 
-__all__ = ["PreparedField", "PreparedRecords", "compare_pairs", "prepare_records"]
+__all__ = [
+    "PreparedField",
+    "PreparedRecords",
+    "ValueGroup",
+    "compare_pairs",
+    "comparison_stages",
+    "prepare_records",
+]
 
 NULL_LEVEL = -1
 MAX_LIST_WIDTH = 16
@@ -62,33 +74,54 @@ class PreparedField:
 
 
 @dataclass
+class ValueGroup:
+    """Fuzzy comparisons that share one column and its normalisation.
+
+    Attributes:
+        codes: Per record, a code of the normalised value (-1 = null).
+        n_values: Number of distinct normalised values.
+        field_codes: Per member comparison name, its own value code for each group value code
+            (token sort maps "matrix the" and "the matrix" to one code).
+    """
+
+    codes: np.ndarray
+    n_values: int
+    field_codes: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def add(self, name: str, codes: np.ndarray) -> None:
+        """Add a comparison whose per-record ``codes`` are a function of the group's."""
+        field_codes = np.full(self.n_values, -1, dtype=np.int32)
+        present = self.codes >= 0
+        field_codes[self.codes[present]] = codes[present]
+        self.field_codes[name] = field_codes
+
+
+@dataclass
 class PreparedRecords:
     """Records prepared for comparison (see `prepare_records`).
 
     Attributes:
         n: Number of records.
         fields: Prepared data per comparison name, in config order.
+        value_groups: The fuzzy comparisons grouped by column and normalisation.
         source_codes: Per record, a code of its source (``link_only``), or None.
     """
 
     n: int
     fields: dict[str, PreparedField] = field(default_factory=dict)
+    value_groups: list[ValueGroup] = field(default_factory=list)
     source_codes: np.ndarray | None = None
 
 
-def _string_values(column: pa.ChunkedArray, spec: FieldComparison) -> np.ndarray:
+def _normalized_strings(column: pa.ChunkedArray, articles: Sequence[str]) -> np.ndarray:
     """Normalised strings (lists are joined in sorted order), None for null or empty."""
     if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
         lists = normalize_lists(column.to_pylist())
         joined = [" ".join(sorted(items)) if items else None for items in lists]
-        values = np.array(joined, dtype=object)
-    else:
-        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-            column = pc.cast(column, pa.string())
-        values = normalize_unique(column.to_numpy(zero_copy_only=False), spec.articles)
-    if spec.comparator == "token_sort":
-        values = map_unique(values, sort_tokens)
-    return values
+        return np.array(joined, dtype=object)
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        column = pc.cast(column, pa.string())
+    return normalize_unique(column.to_numpy(zero_copy_only=False), articles)
 
 
 def _list_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
@@ -122,6 +155,8 @@ def prepare_records(records: pa.Table, config: MatchConfig) -> PreparedRecords:
             f"records lack configured columns {missing}; they have {records.column_names}"
         )
     prepared = PreparedRecords(n=records.num_rows)
+    normalized: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}  # (column, articles)
+    groups: dict[tuple[str, tuple[str, ...]], ValueGroup] = {}
     for spec in config.fields:
         column = records.column(spec.column)
         entry = PreparedField(spec=spec)
@@ -133,13 +168,26 @@ def prepare_records(records: pa.Table, config: MatchConfig) -> PreparedRecords:
             entry.lists, entry.list_lengths = _list_codes(column)
             entry.signatures = _signatures(entry.lists)
         else:
-            strings = _string_values(column, spec)
+            key = (spec.column, tuple(spec.articles))
+            if key not in normalized:
+                normalized[key] = _normalized_strings(column, spec.articles)
+            strings = normalized[key]
+            if spec.comparator == "token_sort":
+                strings = map_unique(strings, sort_tokens)
             codes, uniques = pd.factorize(strings, use_na_sentinel=True)
             entry.codes = codes.astype(np.int32)
             entry.uniques = np.asarray(uniques, dtype=object)
             if spec.comparator != "exact":
                 entry.strings = strings
+                if key not in groups:
+                    if strings is normalized[key]:
+                        groups[key] = ValueGroup(entry.codes, len(entry.uniques))
+                    else:
+                        group_codes, group_values = pd.factorize(normalized[key])
+                        groups[key] = ValueGroup(group_codes.astype(np.int32), len(group_values))
+                groups[key].add(spec.name, entry.codes)
         prepared.fields[spec.name] = entry
+    prepared.value_groups = list(groups.values())
     if config.link_type == "link_only" and config.source_column:
         codes, _ = pd.factorize(
             records.column(config.source_column).to_numpy(zero_copy_only=False),
@@ -157,35 +205,55 @@ def _levels_from_similarity(similarity: np.ndarray, thresholds: Sequence[float])
     return levels
 
 
-def _compare_strings(
-    entry: PreparedField, left: np.ndarray, right: np.ndarray, workers: int
-) -> np.ndarray:
-    spec = entry.spec
+def _compare_exact(entry: PreparedField, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     code_left, code_right = entry.codes[left], entry.codes[right]
+    levels = (code_left == code_right).astype(np.int8) * np.int8(entry.spec.n_levels - 1)
+    levels[(code_left < 0) | (code_right < 0)] = NULL_LEVEL
+    return levels
+
+
+def _compare_group(
+    prepared: PreparedRecords,
+    group: ValueGroup,
+    names: Sequence[str],
+    left: np.ndarray,
+    right: np.ndarray,
+    workers: int,
+) -> dict[str, np.ndarray]:
+    """Levels of the named comparisons of ``group``; each distinct value pair is scored once."""
+    code_left, code_right = group.codes[left], group.codes[right]
     null = (code_left < 0) | (code_right < 0)
-    exact = (code_left == code_right) & ~null
-    top = spec.n_levels - 1
-    levels = np.where(exact, top, 0).astype(np.int8)
-    if spec.comparator != "exact":
-        fuzzy = np.flatnonzero(~null & ~exact)
-        if len(fuzzy):
-            # Each distinct pair of values is compared once: many pairs repeat one (a title
-            # against the same title in three other sources). The scorers are symmetric, so
-            # (a, b) and (b, a) are one pair.
-            a, b = code_left[fuzzy].astype(np.int64), code_right[fuzzy].astype(np.int64)
-            keys = (np.minimum(a, b) << 32) | np.maximum(a, b)
-            inverse, distinct = pd.factorize(keys)
+    same = (code_left == code_right) & ~null
+    differ = np.flatnonzero(~(null | same))
+    # The scorers are symmetric, so (a, b) and (b, a) are one pair of values.
+    a, b = code_left[differ].astype(np.int64), code_right[differ].astype(np.int64)
+    inverse, distinct = pd.factorize(np.minimum(a, b) * group.n_values + np.maximum(a, b))
+    low, high = np.divmod(distinct, group.n_values)
+    out = {}
+    for name in names:
+        field_codes = group.field_codes[name]
+        entry = prepared.fields[name]
+        spec = entry.spec
+        top = spec.n_levels - 1
+        value_left, value_right = field_codes[low], field_codes[high]
+        distinct_levels = np.full(len(distinct), top, dtype=np.int8)
+        scored = np.flatnonzero(value_left != value_right)
+        if len(scored):
             similarity = process.cpdist(
-                entry.uniques[distinct >> 32],
-                entry.uniques[distinct & 0xFFFFFFFF],
+                entry.uniques[value_left[scored]],
+                entry.uniques[value_right[scored]],
                 scorer=_SCORERS[spec.comparator],
                 score_cutoff=min(spec.thresholds),
                 workers=workers,
                 dtype=np.float32,
             )
-            levels[fuzzy] = _levels_from_similarity(similarity, spec.thresholds)[inverse]
-    levels[null] = NULL_LEVEL
-    return levels
+            distinct_levels[scored] = _levels_from_similarity(similarity, spec.thresholds)
+        distinct_levels[(value_left < 0) | (value_right < 0)] = NULL_LEVEL
+        levels = same.astype(np.int8) * np.int8(top)
+        levels[differ] = distinct_levels[inverse]
+        levels[null] = NULL_LEVEL
+        out[name] = levels
+    return out
 
 
 def _compare_numbers(entry: PreparedField, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -220,6 +288,8 @@ def list_overlap(
     if signatures is None:
         signatures = _signatures(lists)
     maybe = np.flatnonzero((signatures[left] & signatures[right]) != 0)
+    if lists.shape[1] % 8:  # rows of whole 64-bit words (see below)
+        lists = np.pad(lists, ((0, 0), (0, -lists.shape[1] % 8)), constant_values=-1)
     for start in range(0, len(maybe), _CHUNK):
         chunk = maybe[start : start + _CHUNK]
         # Look up each element of the shorter list in the longer one. Rows sorted by that
@@ -231,12 +301,14 @@ def list_overlap(
         order = np.argsort(-short_lengths, kind="stable")
         short, long, short_lengths = short[order], long[order], short_lengths[order]
         width = int(short_lengths[0]) if len(short_lengths) else 0
-        long_lists = lists[long, : int(lengths[long].max(initial=1))]
+        long_width = -(-int(lengths[long].max(initial=1)) // 8) * 8
+        long_lists = lists[long, :long_width]
         shared = np.zeros(len(chunk), dtype=np.int16)
         for column in range(width):
             rows = int(np.count_nonzero(short_lengths > column))
-            values = lists[short[:rows], column][:, None]
-            shared[:rows] += (values == long_lists[:rows]).any(axis=1)
+            equal = lists[short[:rows], column][:, None] == long_lists[:rows]
+            # Each row's 8, 16, ... booleans read as 64-bit words: a word != 0 means found.
+            shared[:rows] += equal.view(np.uint64).any(axis=1)
         out[chunk[order]] = shared / short_lengths
     return out
 
@@ -248,11 +320,24 @@ def _compare_lists(entry: PreparedField, left: np.ndarray, right: np.ndarray) ->
     return levels
 
 
+def comparison_stages(prepared: PreparedRecords) -> list[list[str]]:
+    """Comparison names in the order a pruning scorer runs them (see `score_pairs`).
+
+    First every comparison that is not fuzzy (a few milliseconds per million pairs each), then
+    the fuzzy comparisons one `ValueGroup` at a time, in configuration order: the members of a
+    group share the search for distinct value pairs, so they run together.
+    """
+    fuzzy = [name for group in prepared.value_groups for name in group.field_codes]
+    cheap = [name for name in prepared.fields if name not in fuzzy]
+    return [cheap, *(list(group.field_codes) for group in prepared.value_groups)]
+
+
 def compare_pairs(
     prepared: PreparedRecords,
     left: np.ndarray,
     right: np.ndarray,
     workers: int = -1,
+    names: Sequence[str] | None = None,
 ) -> np.ndarray:
     """Agreement level of every configured comparison for every pair.
 
@@ -261,13 +346,15 @@ def compare_pairs(
         left: Record indices of the pairs' left sides.
         right: Record indices of the pairs' right sides (same length).
         workers: Threads for rapidfuzz (-1: all cores).
+        names: Only these comparisons, in this order (default: all, in config order).
 
     Returns:
-        An ``int8`` array of shape ``(len(left), n_comparisons)``: 0 = "else", higher is
+        An ``int8`` array of shape ``(len(left), len(names))``: 0 = "else", higher is
         better, -1 = no evidence.
 
     Raises:
-        InputDataError: Index arrays differ in length or point outside the records.
+        InputDataError: Index arrays differ in length or point outside the records, or a
+            name is not a configured comparison.
     """
     left = np.asarray(left, dtype=np.int64)
     right = np.asarray(right, dtype=np.int64)
@@ -280,12 +367,25 @@ def compare_pairs(
             f"pair indices must lie in [0, {prepared.n}); got {min(left.min(), right.min())}.."
             f"{max(left.max(), right.max())}"
         )
-    levels = np.empty((len(left), len(prepared.fields)), dtype=np.int8)
-    for column, entry in enumerate(prepared.fields.values()):
+    names = list(prepared.fields) if names is None else list(names)
+    unknown = sorted(set(names) - set(prepared.fields))
+    if unknown:
+        raise InputDataError(f"no comparisons {unknown}; configured: {list(prepared.fields)}")
+    # Column-major: each comparison's levels are contiguous for the writers and the scorer.
+    levels = np.empty((len(left), len(names)), dtype=np.int8, order="F")
+    columns = {name: column for column, name in enumerate(names)}
+    for group in prepared.value_groups:
+        members = [name for name in group.field_codes if name in columns]
+        if members:
+            compared = _compare_group(prepared, group, members, left, right, workers)
+            for name, group_levels in compared.items():
+                levels[:, columns[name]] = group_levels
+    for name in names:
+        entry = prepared.fields[name]
         if entry.spec.comparator == "numeric":
-            levels[:, column] = _compare_numbers(entry, left, right)
+            levels[:, columns[name]] = _compare_numbers(entry, left, right)
         elif entry.spec.comparator == "list_overlap":
-            levels[:, column] = _compare_lists(entry, left, right)
-        else:
-            levels[:, column] = _compare_strings(entry, left, right, workers)
+            levels[:, columns[name]] = _compare_lists(entry, left, right)
+        elif entry.spec.comparator == "exact":
+            levels[:, columns[name]] = _compare_exact(entry, left, right)
     return levels

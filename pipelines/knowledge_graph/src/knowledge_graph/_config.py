@@ -210,7 +210,7 @@ class MatchConfig(_Model):
     shard_target_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
     """Parquet bytes of candidate pairs per match task."""
     workers: int = -1
-    """Threads rapidfuzz uses per match task (-1: all cores of the task)."""
+    """Cores per match task: its chunks of pairs are scored in that many threads (-1: all)."""
 
     @field_validator("fields")
     @classmethod

@@ -67,10 +67,6 @@ class FellegiSunterModel:
     iterations: int = 0
     converged: bool = True
 
-    def bayes_factor_tables(self) -> list[np.ndarray]:
-        """Per comparison, ``log2(m/u)`` per level plus a trailing 0 that level -1 indexes."""
-        return [np.append(np.log2(m / u), 0.0) for m, u in zip(self.m, self.u, strict=True)]
-
     def match_weight(
         self, levels: np.ndarray, tf_frequencies: Mapping[str, np.ndarray] | None = None
     ) -> np.ndarray:
@@ -86,31 +82,65 @@ class FellegiSunterModel:
                 f"levels must have shape (n_pairs, {len(self.names)}) for comparisons "
                 f"{self.names}; got {levels.shape}"
             )
-        weight = np.full(len(levels), np.log2(self.prior / (1 - self.prior)))
-        for column, table in enumerate(self.bayes_factor_tables()):
-            weight += table[levels[:, column]]
-        for name, frequency in (tf_frequencies or {}).items():
-            column = self.names.index(name)
-            top = len(self.u[column]) - 1
-            exact = levels[:, column] == top
-            reference = self.tf_reference.get(name, self.u[column][top])
-            weight[exact] += np.log2(reference / np.maximum(frequency[exact], self.tf_minimum))
+        weight = np.full(len(levels), self.prior_weight)
+        for column, name in enumerate(self.names):
+            frequency = (tf_frequencies or {}).get(name)
+            weight += self.comparison_weight(column, levels[:, column], frequency)
         return weight
+
+    @property
+    def prior_weight(self) -> float:
+        """The match weight of a pair before any comparison."""
+        return float(np.log2(self.prior / (1 - self.prior)))
+
+    def comparison_weight(
+        self, column: int, levels: np.ndarray, tf_frequency: np.ndarray | None = None
+    ) -> np.ndarray:
+        """What one comparison adds to each pair's match weight (`match_weight` sums these).
+
+        Args:
+            column: The comparison's position in `names`.
+            levels: Its level for each pair.
+            tf_frequency: For a term-frequency-adjusted comparison, the frequency of each
+                pair's left value.
+        """
+        m, u = self.m[column], self.u[column]
+        weight = np.append(np.log2(m / u), 0.0)[levels]  # level -1 indexes the trailing 0
+        if tf_frequency is not None:
+            top = len(u) - 1
+            exact = levels == top
+            reference = self.tf_reference.get(self.names[column], u[top])
+            weight[exact] += np.log2(reference / np.maximum(tf_frequency[exact], self.tf_minimum))
+        return weight
+
+    def max_comparison_weight(self, column: int) -> float:
+        """The most one comparison can add to a match weight (0: no evidence)."""
+        m, u = self.m[column], self.u[column]
+        factors = np.log2(m / u)
+        if self.names[column] in self.tf:
+            top = len(u) - 1
+            reference = self.tf_reference.get(self.names[column], u[top])
+            factors[top] += max(0.0, float(np.log2(reference / self.tf_minimum)))
+        return max(0.0, float(factors.max()))
 
     @staticmethod
     def probability(weight: np.ndarray) -> np.ndarray:
         """Match probability of a match weight."""
         return 1.0 / (1.0 + np.exp2(-np.asarray(weight, dtype=np.float64)))
 
-    def tf_lookup(self, prepared: PreparedRecords, left: np.ndarray) -> dict[str, np.ndarray]:
-        """Frequencies of the left records' values for each term-frequency comparison."""
+    def record_frequencies(self, prepared: PreparedRecords) -> dict[str, np.ndarray]:
+        """Per term-frequency comparison, the frequency of each record's value.
+
+        Index the result with a chunk's left record indices to get `match_weight`'s
+        ``tf_frequencies``.
+        """
         frequencies: dict[str, np.ndarray] = {}
         for name, (values, freqs) in self.tf.items():
             entry = prepared.fields[name]
             position = pd.Index(values).get_indexer(entry.uniques)
             per_code = np.where(position >= 0, freqs[position], self.tf_default)
             per_code = np.append(per_code, self.tf_default)  # code -1 (null)
-            frequencies[name] = per_code[entry.codes[left]]
+            frequencies[name] = per_code[entry.codes]
         return frequencies
 
     def to_dict(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,12 @@ import pyarrow.compute as pc
 from knowledge_graph._blocking import BlockingIndex, build_blocking_index, candidate_pairs
 from knowledge_graph._blocking import pairs_pass_blocking as _pairs_pass_blocking
 from knowledge_graph._cluster import cluster_matches
-from knowledge_graph._compare import PreparedRecords, compare_pairs, prepare_records
+from knowledge_graph._compare import (
+    PreparedRecords,
+    compare_pairs,
+    comparison_stages,
+    prepare_records,
+)
 from knowledge_graph._config import MatchConfig
 from knowledge_graph._errors import InputDataError
 from knowledge_graph._evaluate import bcubed_scores, pairwise_scores, true_pairs
@@ -36,6 +42,7 @@ from knowledge_graph._model import (
 __all__ = [
     "PAIRS_SCHEMA",
     "MatchResult",
+    "ScoredPairs",
     "available_cores",
     "block_records",
     "entities_schema",
@@ -44,6 +51,7 @@ __all__ = [
     "matches_schema",
     "order_records",
     "resolve_entities",
+    "score_pairs",
     "train_model",
 ]
 
@@ -183,6 +191,125 @@ def matches_schema(config: MatchConfig, records_schema: pa.Schema) -> pa.Schema:
 
 
 @dataclass(frozen=True)
+class ScoredPairs:
+    """Output of `score_pairs`: the pairs at or above the threshold.
+
+    Attributes:
+        index: Their positions in the ``left``/``right`` arrays that were scored.
+        levels: Their comparison levels, ``(len(index), n_comparisons)``.
+        weight: Their match weights.
+        probability: Their match probabilities.
+    """
+
+    index: np.ndarray
+    levels: np.ndarray
+    weight: np.ndarray
+    probability: np.ndarray
+
+
+def score_pairs(
+    prepared: PreparedRecords,
+    left: np.ndarray,
+    right: np.ndarray,
+    model: FellegiSunterModel,
+    threshold: float,
+    workers: int = -1,
+    prune: bool = True,
+) -> ScoredPairs:
+    """Compare and score pairs of prepared records; keep those at or above ``threshold``.
+
+    Comparisons run in stages (`comparison_stages`): the cheap ones on every pair, then the
+    fuzzy ones a group at a time. With ``prune``, a pair is dropped before a stage once its
+    weight so far plus the most the remaining comparisons could add
+    (`FellegiSunterModel.max_comparison_weight`) stays below the threshold: it could never
+    match, so the result is exactly that of scoring every comparison of every pair (kept
+    pairs always get every level, and their weight from `FellegiSunterModel.match_weight`).
+
+    Pairs go in chunks of at most `MATCH_CHUNK_PAIRS`, which bound the temporaries whatever
+    the number of pairs. With several workers the chunks run in parallel threads, so the numpy
+    and pandas work (which releases the GIL) uses every core too; rapidfuzz's ``cpdist`` holds
+    the GIL on one thread, so two cores give about 1.5x one core. A single chunk gives its
+    workers to rapidfuzz instead.
+
+    Args:
+        prepared: Records prepared by `prepare_records`.
+        left: Left record indices into ``prepared``.
+        right: Right record indices (same length).
+        model: A trained model.
+        threshold: Match probability to keep a pair, in (0, 1).
+        workers: Cores to use (-1: all available).
+        prune: Skip the comparisons that cannot change whether a pair matches.
+    """
+    if list(prepared.fields) != model.names:
+        raise InputDataError(
+            f"the model scores comparisons {model.names} but the records are prepared for "
+            f"{list(prepared.fields)}: train the model with the same configuration"
+        )
+    workers = available_cores() if workers == -1 else max(1, workers)
+    frequencies = model.record_frequencies(prepared)
+    column_of = {name: column for column, name in enumerate(model.names)}
+    stages = [stage for stage in comparison_stages(prepared) if stage]
+    most = {name: model.max_comparison_weight(column_of[name]) for name in model.names}
+    # A pair whose weight bound is below this cannot reach the threshold (with a margin for
+    # rounding: pruning must never drop a pair that would be kept).
+    hopeless = float(np.log2(threshold / (1 - threshold))) - 1e-6
+    chunk = min(MATCH_CHUNK_PAIRS, max(1, -(-len(left) // workers)))
+    starts = range(0, len(left), chunk)
+    threads = min(workers, len(starts))
+
+    def score(start: int) -> ScoredPairs:
+        chunk_left, chunk_right = left[start : start + chunk], right[start : start + chunk]
+        levels = np.full((len(chunk_left), len(model.names)), -1, dtype=np.int8, order="F")
+        weight = np.full(len(chunk_left), model.prior_weight)
+        alive = np.arange(len(chunk_left))
+        remaining = sum(most.values())
+        for stage in stages:
+            if prune:
+                alive = alive[weight[alive] + remaining >= hopeless]
+            pair_left, pair_right = chunk_left[alive], chunk_right[alive]
+            stage_levels = compare_pairs(prepared, pair_left, pair_right, workers // threads, stage)
+            for position, name in enumerate(stage):
+                column = column_of[name]
+                levels[alive, column] = stage_levels[:, position]
+                frequency = frequencies[name][pair_left] if name in frequencies else None
+                weight[alive] += model.comparison_weight(
+                    column, stage_levels[:, position], frequency
+                )
+                remaining -= most[name]
+        candidates = alive[weight[alive] >= hopeless]
+        # The stored weight is match_weight's, summed in its order, whatever the stages did.
+        exact_weight = model.match_weight(
+            levels[candidates],
+            {name: values[chunk_left[candidates]] for name, values in frequencies.items()},
+        )
+        probability = model.probability(exact_weight)
+        keep = np.flatnonzero(probability >= threshold)
+        return ScoredPairs(
+            candidates[keep] + start,
+            levels[candidates[keep]],
+            exact_weight[keep],
+            probability[keep],
+        )
+
+    if threads > 1:
+        with ThreadPoolExecutor(threads, thread_name_prefix="score-pairs") as pool:
+            parts = list(pool.map(score, starts))
+    else:
+        parts = [score(start) for start in starts]
+    if not parts:
+        return ScoredPairs(
+            np.empty(0, dtype=np.int64),
+            np.empty((0, len(model.names)), dtype=np.int8),
+            np.empty(0),
+            np.empty(0),
+        )
+    return ScoredPairs(
+        *(np.concatenate([getattr(part, name) for part in parts]) for name in
+          ("index", "levels", "weight", "probability"))
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
 class MatchResult:
     """Output of `match_pairs`.
 
@@ -190,7 +317,7 @@ class MatchResult:
         matches: Pairs at or above the threshold (`matches_schema`).
         pairs: Pairs compared.
         seconds: Wall time of the whole call: preparing records, comparing and scoring.
-        cores: Threads rapidfuzz was allowed to use.
+        cores: Cores the call was allowed to use.
         compare_seconds: Wall time of comparing and scoring alone (the per-pair cost).
     """
 
@@ -219,7 +346,7 @@ def match_pairs(
         right: Right record indices.
         model: A trained model.
         config: The matching configuration.
-        workers: rapidfuzz threads (default: ``config.workers``; -1 = all cores).
+        workers: Cores to use (default: ``config.workers``; -1 = all available).
     """
     workers = config.workers if workers is None else workers
     cores = available_cores() if workers == -1 else max(1, workers)
@@ -240,26 +367,17 @@ def match_pairs(
     local_left = np.searchsorted(used, left)
     local_right = np.searchsorted(used, right)
     compare_started = time.perf_counter()
-    parts = []
-    # Chunks bound the per-pair temporaries (gathered strings, levels) whatever the shard size.
-    for start in range(0, len(left), MATCH_CHUNK_PAIRS):
-        chunk_left = local_left[start : start + MATCH_CHUNK_PAIRS]
-        chunk_right = local_right[start : start + MATCH_CHUNK_PAIRS]
-        levels = compare_pairs(prepared, chunk_left, chunk_right, workers)
-        weight = model.match_weight(levels, model.tf_lookup(prepared, chunk_left))
-        probability = model.probability(weight)
-        keep = np.flatnonzero(probability >= config.threshold)
-        columns: dict[str, Any] = {}
-        for side, indices in (("left", chunk_left[keep]), ("right", chunk_right[keep])):
-            for column in config.id_columns:
-                columns[f"{side}_{column}"] = subset.column(column).take(indices)
-        columns["match_weight"] = pa.array(weight[keep])
-        columns["match_probability"] = pa.array(probability[keep])
-        for position, field in enumerate(config.fields):
-            columns[f"level_{field.name}"] = pa.array(levels[keep, position].astype(np.int32))
-        parts.append(pa.Table.from_pydict(columns, schema=schema))
-    matches = pa.concat_tables(parts).combine_chunks()
+    scored = score_pairs(prepared, local_left, local_right, model, config.threshold, cores)
     compare_seconds = time.perf_counter() - compare_started
+    columns: dict[str, Any] = {}
+    for side, indices in (("left", local_left), ("right", local_right)):
+        for column in config.id_columns:
+            columns[f"{side}_{column}"] = subset.column(column).take(indices[scored.index])
+    columns["match_weight"] = pa.array(scored.weight)
+    columns["match_probability"] = pa.array(scored.probability)
+    for position, field in enumerate(config.fields):
+        columns[f"level_{field.name}"] = pa.array(scored.levels[:, position].astype(np.int32))
+    matches = pa.Table.from_pydict(columns, schema=schema)
     return MatchResult(matches, len(left), time.perf_counter() - started, cores, compare_seconds)
 
 
