@@ -323,9 +323,11 @@ def _compare_lists(entry: PreparedField, left: np.ndarray, right: np.ndarray) ->
 def comparison_stages(prepared: PreparedRecords) -> list[list[str]]:
     """Comparison names in the order a pruning scorer runs them (see `score_pairs`).
 
-    First every comparison that is not fuzzy (a few milliseconds per million pairs each), then
-    the fuzzy comparisons one `ValueGroup` at a time, in configuration order: the members of a
-    group share the search for distinct value pairs, so they run together.
+    First every comparison that is not fuzzy (numpy alone: 5-100 ms per million pairs each),
+    then the fuzzy comparisons one `ValueGroup` at a time, in configuration order (the members
+    of a group share the search for distinct value pairs, so they run together). Pairs that
+    can no longer match skip the later groups, so the most decisive fuzzy comparison belongs
+    first in the configuration.
     """
     fuzzy = [name for group in prepared.value_groups for name in group.field_codes]
     cheap = [name for name in prepared.fields if name not in fuzzy]

@@ -266,16 +266,20 @@ def score_pairs(
         for stage in stages:
             if prune:
                 alive = alive[weight[alive] + remaining >= hopeless]
-            pair_left, pair_right = chunk_left[alive], chunk_right[alive]
+            # While no pair is dropped, plain slices spare the gathers and scatters.
+            rows = slice(None) if len(alive) == len(chunk_left) else alive
+            pair_left, pair_right = chunk_left[rows], chunk_right[rows]
             stage_levels = compare_pairs(prepared, pair_left, pair_right, workers // threads, stage)
+            stage_weight = np.zeros(len(alive))
             for position, name in enumerate(stage):
                 column = column_of[name]
-                levels[alive, column] = stage_levels[:, position]
+                levels[rows, column] = stage_levels[:, position]
                 frequency = frequencies[name][pair_left] if name in frequencies else None
-                weight[alive] += model.comparison_weight(
+                stage_weight += model.comparison_weight(
                     column, stage_levels[:, position], frequency
                 )
                 remaining -= most[name]
+            weight[rows] += stage_weight
         candidates = alive[weight[alive] >= hopeless]
         # The stored weight is match_weight's, summed in its order, whatever the stages did.
         exact_weight = model.match_weight(
