@@ -88,12 +88,12 @@ def conform(data: pa.Table, expected: pa.Schema, table_name: str) -> pa.Table:
         problems.append(f"missing columns {missing}")
     if extra:
         problems.append(f"unexpected columns {extra}")
-    if len(data.schema.names) != len(found_names):
-        duplicates = sorted({n for n in data.schema.names if data.schema.names.count(n) > 1})
+    duplicates = sorted({n for n in data.schema.names if data.schema.names.count(n) > 1})
+    if duplicates:
         problems.append(f"duplicate columns {duplicates}")
     columns = []
     for field in expected:
-        if field.name not in found_names or field.name in problems:
+        if field.name not in found_names or field.name in duplicates:
             continue
         column = data.column(field.name)
         if not _castable(column.type, field.type):

@@ -133,6 +133,17 @@ def test_schema_mismatch_names_the_columns_and_writes_nothing(table, mlp_setting
     assert table.snapshots() == []
 
 
+def test_duplicate_column_names_are_a_schema_mismatch(table, mlp_settings):
+    columns = batch(0, 2)
+    doubled = pa.Table.from_arrays(
+        [*columns.columns, columns.column("title")], names=[*columns.column_names, "title"]
+    )
+    with pytest.raises(SchemaMismatchError, match=r"duplicate columns \['title'\]"):
+        table.write(doubled)
+    assert staged_files(mlp_settings) == []
+    assert table.snapshots() == []
+
+
 def test_lossless_type_differences_are_cast(table):
     data = pa.table(
         {
