@@ -102,29 +102,12 @@ def show(name: str) -> None:
 @click.option("--filter", "-f", "row_filter", default=None, help='e.g. "year >= 2000".')
 def head(name: str, rows: int, columns: str | None, row_filter: str | None) -> None:
     """Print the first N rows of NAME."""
-    import pyarrow as pa
-
-    from mlplatform.data._expr import parse_filter
-    from mlplatform.data._frame import read_files
-    from mlplatform.data._table import Table
+    from mlplatform.data._frame import DataFrame
 
     if rows < 0:
         raise click.BadParameter(f"-n must be 0 or more, got {rows}")
-    table = Table(name)
     selected = [c.strip() for c in columns.split(",")] if columns else None
-    files = table.files(filter=row_filter, columns=selected)
-    expr = parse_filter(row_filter)
-    # Read files one by one until there are enough rows: head of a big table stays cheap.
-    parts = []
-    count = 0
-    for data_file in files:
-        if count >= rows:
-            break
-        part = read_files([data_file], table.schema, selected, expr, table.settings)
-        parts.append(part)
-        count += part.num_rows
-    empty = pa.schema([table.schema.field(c) for c in selected or table.schema.names])
-    result = pa.concat_tables(parts).slice(0, rows) if parts else empty.empty_table()
+    result = DataFrame.load(name, selected, row_filter, limit=rows).to_arrow()
     view = RichTable(*result.schema.names)
     for record in result.to_pylist():
         view.add_row(*("" if v is None else str(v) for v in record.values()))

@@ -255,6 +255,7 @@ class DataFrame:
         *,
         snapshot_id: int | None = None,
         as_of: AsOf = None,
+        limit: int | None = None,
         settings: Settings | None = None,
     ) -> DataFrame:
         """Load a table, table name, shard, or list of files into memory.
@@ -268,6 +269,8 @@ class DataFrame:
                 it also prunes files by partition and min/max statistics.
             snapshot_id: Time travel (tables only): read this snapshot.
             as_of: Time travel (tables only): read the snapshot current at this time.
+            limit: Only the first ``limit`` rows (files are then read one at a time, so the
+                head of a big table stays cheap).
             settings: Settings to use (default `load_settings()`).
 
         Raises:
@@ -276,8 +279,10 @@ class DataFrame:
         """
         if isinstance(source, str):
             source = _table_named(source, settings)
+        if limit is not None and limit < 0:
+            raise DataError(f"limit must be 0 or more, got {limit}")
         if isinstance(source, Table):
-            return cls(_load_table(source, columns, filter, snapshot_id, as_of, settings))
+            return cls(_load_table(source, columns, filter, snapshot_id, as_of, settings, limit))
         if snapshot_id is not None or as_of is not None:
             raise DataError(
                 "snapshot_id/as_of apply to tables; a shard or file list is already pinned to "
@@ -293,7 +298,7 @@ class DataFrame:
                 schema = _schema_of_files(files, settings)
             else:
                 raise DataError("the shard has no files and no table to take a schema from")
-            return cls(read_files(files, schema, columns, expr, settings))
+            return cls(_read(files, schema, columns, expr, settings, limit))
         if isinstance(source, Sequence) and not isinstance(source, bytes):
             files = _as_data_files(source, settings)
             if not files:
@@ -302,7 +307,7 @@ class DataFrame:
                     "empty result from; load the Table or Shard instead"
                 )
             schema = _schema_of_files(files, settings)
-            return cls(read_files(files, schema, columns, expr, settings))
+            return cls(_read(files, schema, columns, expr, settings, limit))
         raise DataError(
             "DataFrame.load() takes a Table, a table name, a Shard, or a list of DataFile or "
             f"Parquet paths; got {type(source).__name__}"
@@ -374,6 +379,7 @@ def _load_table(
     snapshot_id: int | None,
     as_of: AsOf,
     settings: Settings | None,
+    limit: int | None,
 ) -> pa.Table:
     if settings is not None and table._settings is None:
         table._settings = settings
@@ -385,9 +391,36 @@ def _load_table(
         logger.info("reading %s through PyIceberg (delete files or evolved schema)", table.name)
         iceberg = table._load()
         selected = tuple(columns) if columns is not None else ("*",)
-        if resolved is not None:
+        # Time travel reads with the snapshot's schema; otherwise the current schema names
+        # the columns (a column renamed after the last write is read under its new name).
+        time_travel = snapshot_id is not None or as_of is not None
+        if time_travel:
             schema = arrow_schema(iceberg.schemas()[iceberg.snapshot_by_id(resolved).schema_id])
         target = pa.schema([schema.field(c) for c in (columns or schema.names)])
-        result = iceberg.scan(row_filter=expr, selected_fields=selected, snapshot_id=resolved)
+        result = iceberg.scan(
+            row_filter=expr,
+            selected_fields=selected,
+            snapshot_id=resolved if time_travel else None,
+            limit=limit,
+        )
         return result.to_arrow().select(target.names).cast(target)
-    return read_files(files, schema, columns, expr, table.settings)
+    return _read(files, schema, columns, expr, table.settings, limit)
+
+
+def _read(
+    files: Sequence[DataFile],
+    schema: pa.Schema,
+    columns: Sequence[str] | None,
+    expr: BooleanExpression,
+    settings: Settings,
+    limit: int | None,
+) -> pa.Table:
+    """`read_files`, or with a ``limit`` its first rows, reading files one at a time."""
+    if limit is None:
+        return read_files(files, schema, columns, expr, settings)
+    parts = [read_files([], schema, columns, expr, settings)]
+    for data_file in files:
+        if sum(part.num_rows for part in parts) >= limit:
+            break
+        parts.append(read_files([data_file], schema, columns, expr, settings))
+    return pa.concat_tables(parts).slice(0, limit)

@@ -211,7 +211,7 @@ class TableWriter:
 
     def __init__(self, table: Table) -> None:
         self.table = table
-        iceberg = table._load()
+        iceberg = table._load(refresh=True)  # the schema as of now, not as first loaded
         self._schema = table.schema
         self._partition_by = table.partition_by
         level = iceberg.properties.get("write.parquet.compression-level")

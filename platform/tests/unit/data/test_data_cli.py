@@ -56,6 +56,17 @@ def test_head_prints_n_rows(seeded):
     ]
 
 
+def test_head_reads_files_written_before_a_column_was_renamed(seeded):
+    seeded.catalog.load_table("kg.titles").update_schema().rename_column(
+        "kind", "category"
+    ).commit()
+    result = run("head", "kg.titles", "-n", "3", "--columns", "category", "--filter", "id < 3")
+    assert result.exit_code == 0, result.output
+    assert "kg.titles: 3 rows" in result.output
+    shown = sorted(line.strip("│ ") for line in result.output.splitlines() if "│" in line)
+    assert shown == ["movie", "series", "short"]
+
+
 def test_missing_table_lists_closest_names(seeded):
     result = run("show", "kg.title")
     assert isinstance(result.exception, TableNotFoundError)

@@ -61,6 +61,34 @@ def test_columns_and_filters(table):
     assert DataFrame.load(table, filter="year > 3000").schema == SCHEMA
 
 
+def test_limit_reads_only_the_first_rows(table, monkeypatch):
+    read = []
+    original = _frame.read_files
+    monkeypatch.setattr(
+        _frame, "read_files", lambda files, *args: read.extend(files) or original(files, *args)
+    )
+    ids = DataFrame.load(table, columns=["id"], filter="id >= 10", limit=5).to_arrow()["id"]
+    assert len(ids) == 5 and min(ids.to_pylist()) >= 10
+    assert len(read) == 1  # the first file had enough rows
+    assert len(DataFrame.load(table.shards(n=1)[0], limit=1200)) == 1200
+    assert len(DataFrame.load(table, limit=0)) == 0
+    assert len(DataFrame.load(table, limit=10_000)) == 1500
+    with pytest.raises(DataError, match="limit must be 0 or more, got -1"):
+        DataFrame.load(table, limit=-1)
+
+
+def test_evolved_schema_is_read_by_field_id(table):
+    before = table.current_snapshot_id
+    table.catalog.load_table("media.titles").update_schema().rename_column("name", "title").commit()
+    table.write(sample(10, start=2000).rename_columns(["id", "title", "year"]))
+    loaded = DataFrame.load(table, columns=["id", "title"]).to_arrow().sort_by("id")
+    assert loaded.column("title").to_pylist()[:2] == ["name 0", "name 1"]  # older files
+    assert loaded.num_rows == 1510 and loaded.column("title").null_count == 0
+    assert len(DataFrame.load(table, columns=["title"], limit=3)) == 3
+    # time travel reads with the schema of its snapshot
+    assert DataFrame.load(table, snapshot_id=before).columns == ["id", "name", "year"]
+
+
 def test_bad_input_errors(table):
     with pytest.raises(DataError, match="cannot parse filter 'year >>= 2' at character"):
         DataFrame.load(table, filter="year >>= 2")
