@@ -74,7 +74,11 @@ class TitleEntityResolutionFlow(FlowSpec):
         left, right, self.pairs_by_rule, _ = kg.block_records(records, config)
         self.block_seconds = time.perf_counter() - started
         self.candidate_pairs = len(left)
-        model = kg.train_model(kg.prepare_records(records, config), left, right, config)
+        started = time.perf_counter()
+        # Normalised once here and shared as an artifact: match tasks do not prepare again.
+        self.prepared = kg.prepare_records(records, config)
+        self.prepare_seconds = time.perf_counter() - started
+        model = kg.train_model(self.prepared, left, right, config)
         self.model_summary = {
             "prior": model.prior,
             "iterations": model.iterations,
@@ -85,8 +89,9 @@ class TitleEntityResolutionFlow(FlowSpec):
             config, left, right, self.records_snapshot_id, self.match_tasks
         )
         logger.info(
-            "%d records, %d candidate pairs %s, %d match tasks",
+            "%d records (prepared in %.1f s), %d candidate pairs %s, %d match tasks",
             self.n_records,
+            self.prepare_seconds,
             self.candidate_pairs,
             self.pairs_by_rule,
             len(self.shards),
@@ -99,9 +104,13 @@ class TitleEntityResolutionFlow(FlowSpec):
         config = self._config()
         records = kg.load_records(config, self.records_snapshot_id)
         left, right = kg.load_pair_shard(self.input, self.records_snapshot_id)
-        result = kg.match_pairs(
-            records, left, right, kg.FellegiSunterModel.from_dict(self.model), config
-        )
+        prepared = self.prepared
+        # Drop the cached copy: Metaflow then passes the block step's artifact on by reference
+        # instead of pickling it again in every task (its bytes would differ, so the join
+        # could not merge it).
+        del self.prepared
+        model = kg.FellegiSunterModel.from_dict(self.model)
+        result = kg.match_pairs(records, prepared, left, right, model, config)
         self.manifest = kg.stage_matches(config, result.matches)
         self.pairs_compared = result.pairs
         self.core_seconds = result.seconds * result.cores

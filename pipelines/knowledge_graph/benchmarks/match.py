@@ -84,7 +84,7 @@ def run_ours(records, truth, config):
     model = kg.train_model(prepared, left, right, config)
     train_seconds = time.perf_counter() - started  # preparing included
     started = time.perf_counter()
-    result = kg.match_pairs(records, left, right, model, config)
+    result = kg.match_pairs(records, prepared, left, right, model, config)
     predict_seconds = time.perf_counter() - started
     started = time.perf_counter()
     _, labels = kg.resolve_entities(records, result.matches, config)

@@ -9,8 +9,9 @@ import pytest
 def _resolve(sample, config):
     records = kg.order_records(sample.records, config)
     left, right, _, _ = kg.block_records(records, config)
-    model = kg.train_model(kg.prepare_records(records, config), left, right, config, workers=1)
-    result = kg.match_pairs(records, left, right, model, config, workers=1)
+    prepared = kg.prepare_records(records, config)
+    model = kg.train_model(prepared, left, right, config, workers=1)
+    result = kg.match_pairs(records, prepared, left, right, model, config, workers=1)
     entities, labels = kg.resolve_entities(records, result.matches, config)
     metrics = kg.evaluate_resolution(records, labels, sample.truth, config)
     return records, result, entities, labels, metrics
@@ -106,8 +107,9 @@ def test_empty_input_gives_zero_entities_and_no_quality_metrics(config):
     empty = kg.order_records(kg.RECORD_SCHEMA.empty_table(), config)
     left, right, by_rule, _ = kg.block_records(empty, config)
     assert len(left) == 0 and set(by_rule.values()) == {0}
-    model = kg.train_model(kg.prepare_records(empty, config), left, right, config)
-    result = kg.match_pairs(empty, left, right, model, config)
+    prepared = kg.prepare_records(empty, config)
+    model = kg.train_model(prepared, left, right, config)
+    result = kg.match_pairs(empty, prepared, left, right, model, config)
     entities, labels = kg.resolve_entities(empty, result.matches, config)
     assert entities.num_rows == 0 and len(labels) == 0
     assert kg.evaluate_resolution(empty, labels, None, config) == {}
@@ -126,11 +128,17 @@ def test_bad_records_and_pairs(small_sample, config):
         [np.full(f.n_levels, 1 / f.n_levels) for f in config.fields],
         0.1,
     )
+    prepared = kg.prepare_records(records, config)
     with pytest.raises(kg.InputDataError, match="another snapshot"):
-        kg.match_pairs(records, np.array([0]), np.array([records.num_rows]), model, config)
+        kg.match_pairs(
+            records, prepared, np.array([0]), np.array([records.num_rows]), model, config
+        )
+    with pytest.raises(kg.InputDataError, match="prepare the same snapshot"):
+        kg.match_pairs(records, kg.prepare_records(records.slice(1), config), [0], [1], model,
+                       config)  # fmt: skip
     other = kg.FellegiSunterModel(model.names[:-1], model.m[:-1], model.u[:-1], 0.1)
     with pytest.raises(kg.InputDataError, match="train the model with the same configuration"):
-        kg.match_pairs(records, np.array([0]), np.array([1]), other, config)
+        kg.match_pairs(records, prepared, np.array([0]), np.array([1]), other, config)
     matches = pa.table(
         {"left_source": ["nope"], "left_source_id": ["x"], "right_source": ["cinedb"],
          "right_source_id": ["y"], "match_weight": [1.0]}

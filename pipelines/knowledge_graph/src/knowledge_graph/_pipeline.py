@@ -27,7 +27,6 @@ from knowledge_graph._compare import (
     PreparedRecords,
     compare_pairs,
     comparison_stages,
-    prepare_records,
 )
 from knowledge_graph._config import MatchConfig
 from knowledge_graph._errors import InputDataError
@@ -320,7 +319,7 @@ class MatchResult:
     Attributes:
         matches: Pairs at or above the threshold (`matches_schema`).
         pairs: Pairs compared.
-        seconds: Wall time of the whole call: preparing records, comparing and scoring.
+        seconds: Wall time of the whole call: comparing, scoring, building the matches.
         cores: Cores the call was allowed to use.
         compare_seconds: Wall time of comparing and scoring alone (the per-pair cost).
     """
@@ -334,6 +333,7 @@ class MatchResult:
 
 def match_pairs(
     records: pa.Table,
+    prepared: PreparedRecords,
     left: np.ndarray,
     right: np.ndarray,
     model: FellegiSunterModel,
@@ -342,15 +342,20 @@ def match_pairs(
 ) -> MatchResult:
     """Compare and score candidate pairs; keep those at or above the threshold.
 
-    Only the records the pairs refer to are prepared, so a task's cost follows its shard.
-
     Args:
-        records: Ordered records (`order_records`) that ``left``/``right`` index into.
+        records: Ordered records (`order_records`) that ``left``/``right`` index into; the
+            matches take their id columns from here.
+        prepared: The same records prepared once (`prepare_records`; the flow's block step
+            does it, so match tasks do not normalise records again).
         left: Left record indices.
         right: Right record indices.
         model: A trained model.
         config: The matching configuration.
         workers: Cores to use (default: ``config.workers``; -1 = all available).
+
+    Raises:
+        InputDataError: ``prepared`` holds another number of records, or a pair points past
+            the records (pairs from another snapshot).
     """
     workers = config.workers if workers is None else workers
     cores = available_cores() if workers == -1 else max(1, workers)
@@ -358,25 +363,22 @@ def match_pairs(
     left = np.asarray(left, dtype=np.int64)
     right = np.asarray(right, dtype=np.int64)
     schema = matches_schema(config, records.schema)
+    if prepared.n != records.num_rows:
+        raise InputDataError(
+            f"the prepared records hold {prepared.n} records but there are {records.num_rows}: "
+            "prepare the same snapshot of the records"
+        )
     if len(left) and max(left.max(), right.max()) >= records.num_rows:
         raise InputDataError(
             f"pairs refer to record {max(left.max(), right.max())} but there are only "
             f"{records.num_rows} records: the pairs were made from another snapshot"
         )
-    if len(left) == 0:
-        return MatchResult(schema.empty_table(), 0, time.perf_counter() - started, cores)
-    used = np.unique(np.concatenate([left, right]))
-    subset = records.take(used)
-    prepared = prepare_records(subset, config)
-    local_left = np.searchsorted(used, left)
-    local_right = np.searchsorted(used, right)
-    compare_started = time.perf_counter()
-    scored = score_pairs(prepared, local_left, local_right, model, config.threshold, cores)
-    compare_seconds = time.perf_counter() - compare_started
+    scored = score_pairs(prepared, left, right, model, config.threshold, cores)
+    compare_seconds = time.perf_counter() - started
     columns: dict[str, Any] = {}
-    for side, indices in (("left", local_left), ("right", local_right)):
+    for side, indices in (("left", left), ("right", right)):
         for column in config.id_columns:
-            columns[f"{side}_{column}"] = subset.column(column).take(indices[scored.index])
+            columns[f"{side}_{column}"] = records.column(column).take(indices[scored.index])
     columns["match_weight"] = pa.array(scored.weight)
     columns["match_probability"] = pa.array(scored.probability)
     for position, field in enumerate(config.fields):
