@@ -49,6 +49,7 @@ def test_default_config_is_valid_and_fits_the_sample_schema(config):
         (_with(blocking={"rules": [{"name": "p", "keys": [{"column": "title",
                                                            "transform": "prefix"}]}]}), "length"),
         (_with(source_column=None), "source_column"),
+        (_with(link_type="dedupe_only"), "'dedupe_only' does not use 'source_column'"),
     ],
 )  # fmt: skip
 def test_invalid_configs_name_the_problem(document, message):

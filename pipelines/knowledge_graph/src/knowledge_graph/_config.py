@@ -224,6 +224,10 @@ class MatchConfig(_Model):
     def _source(self) -> MatchConfig:
         if self.link_type != "dedupe_only" and self.source_column is None:
             raise ValueError(f"link_type {self.link_type!r} needs 'source_column'")
+        if self.link_type == "dedupe_only" and self.source_column is not None:
+            raise ValueError(
+                "link_type 'dedupe_only' does not use 'source_column'; remove it or use 'link_only'"
+            )
         return self
 
     def columns(self) -> dict[str, str]:
