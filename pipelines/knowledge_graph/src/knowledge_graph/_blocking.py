@@ -21,7 +21,13 @@ from knowledge_graph._config import BlockingKey, BlockingRule, MatchConfig
 from knowledge_graph._errors import InputDataError
 from knowledge_graph._normalize import map_unique, normalize_unique, sort_tokens
 
-__all__ = ["BlockingIndex", "build_blocking_index", "candidate_pairs", "pairs_pass_blocking"]
+__all__ = [
+    "BlockingIndex",
+    "build_blocking_index",
+    "candidate_pairs",
+    "pairs_pass_blocking",
+    "pairs_within_groups",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -149,8 +155,6 @@ def build_blocking_index(records: pa.Table, config: MatchConfig) -> BlockingInde
     if config.link_type == "link_only" and config.source_column:
         codes, _ = pd.factorize(records.column(config.source_column).to_numpy(zero_copy_only=False))
         index.source_codes = codes.astype(np.int32)
-    elif config.link_type == "dedupe_only" and config.source_column:
-        raise InputDataError("dedupe_only does not use source_column; remove it or use link_only")
     return index
 
 
@@ -184,28 +188,39 @@ def pairs_pass_blocking(index: BlockingIndex, left: np.ndarray, right: np.ndarra
     return passed & _allowed(index, left, right)
 
 
+def pairs_within_groups(
+    items: np.ndarray, sorted_groups: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair of ``items`` in one group, as ``(min, max)`` int64 arrays.
+
+    Args:
+        items: Item ids, ordered so that ``sorted_groups`` (aligned with them) is sorted.
+        sorted_groups: Each item's group.
+    """
+    if len(items) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_groups)) + 1]
+    ends = np.repeat(np.r_[starts[1:], len(items)], np.diff(np.r_[starts, len(items)]))
+    positions = np.arange(len(items))
+    lefts, rights = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    active = positions[ends - positions > 1]
+    offset = 1
+    while len(active):  # offset d pairs each position with the one d further in its group
+        lefts.append(items[active])
+        rights.append(items[active + offset])
+        offset += 1
+        active = active[ends[active] - active > offset]
+    left = np.concatenate(lefts).astype(np.int64)
+    right = np.concatenate(rights).astype(np.int64)
+    return np.minimum(left, right), np.maximum(left, right)
+
+
 def _rule_pairs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """All record pairs (i < j) sharing a key of one rule, each once."""
     records, slots = np.nonzero(keys >= 0)
     values = keys[records, slots]
-    if len(values) < 2:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     order = np.argsort(values, kind="stable")
-    records, values = records[order].astype(np.int64), values[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(values)) + 1]
-    ends = np.repeat(np.r_[starts[1:], len(values)], np.diff(np.r_[starts, len(values)]))
-    positions = np.arange(len(values))
-    lefts, rights = [], []
-    active = positions[ends - positions > 1]
-    offset = 1
-    while len(active):  # offset d pairs each position with the one d further in its block
-        lefts.append(records[active])
-        rights.append(records[active + offset])
-        offset += 1
-        active = active[ends[active] - active > offset]
-    left = np.concatenate(lefts)
-    right = np.concatenate(rights)
-    low, high = np.minimum(left, right), np.maximum(left, right)
+    low, high = pairs_within_groups(records[order], values[order])
     code = np.unique(low * keys.shape[0] + high)
     return code // keys.shape[0], code % keys.shape[0]
 

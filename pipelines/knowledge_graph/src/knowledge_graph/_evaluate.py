@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from knowledge_graph._blocking import pairs_within_groups
 from knowledge_graph._errors import InputDataError
 
 __all__ = ["bcubed_scores", "pairwise_scores", "true_pairs"]
@@ -78,19 +79,4 @@ def true_pairs(truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """All record pairs ``(i < j)`` that share a true entity label."""
     labels = pd.factorize(np.asarray(truth))[0]
     order = np.argsort(labels, kind="stable")
-    sorted_labels = labels[order]
-    starts = (
-        np.r_[0, np.flatnonzero(np.diff(sorted_labels)) + 1] if len(labels) else np.zeros(0, int)
-    )
-    ends = np.repeat(np.r_[starts[1:], len(labels)], np.diff(np.r_[starts, len(labels)]))
-    positions = np.arange(len(labels))
-    lefts, rights = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-    active = positions[ends - positions > 1]
-    offset = 1
-    while len(active):
-        lefts.append(order[active])
-        rights.append(order[active + offset])
-        offset += 1
-        active = active[ends[active] - active > offset]
-    left, right = np.concatenate(lefts), np.concatenate(rights)
-    return np.minimum(left, right).astype(np.int64), np.maximum(left, right).astype(np.int64)
+    return pairs_within_groups(order, labels[order])
