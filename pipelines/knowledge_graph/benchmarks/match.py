@@ -42,7 +42,7 @@ def _say(text: str) -> None:
 
 
 def calibrate(prepared: kg.PreparedRecords, rng: np.random.Generator, n: int = 1_000_000):
-    titles = prepared.fields["title"].strings
+    titles = prepared.fields["title"].strings()
     titles = np.where(pd.isna(titles), "", titles)
     left, right = rng.integers(0, len(titles), n), rng.integers(0, len(titles), n)
     a, b = titles[left].tolist(), titles[right].tolist()
@@ -121,10 +121,10 @@ def run_splink(prepared, left, right, true_labels, threshold, cores):
     frame = pd.DataFrame(
         {
             "unique_id": np.arange(prepared.n),
-            "title": fields["title"].strings,
-            "title_tokens": fields["title_tokens"].strings,
-            "original_title": fields["original_title"].strings,
-            "directors": fields["directors"].strings,
+            "title": fields["title"].strings(),
+            "title_tokens": fields["title_tokens"].strings(),
+            "original_title": fields["original_title"].strings(),
+            "directors": fields["directors"].strings(),
             "cast_members": [
                 None if length == 0 else [int(c) for c in codes[:length]]
                 for codes, length in zip(

@@ -54,23 +54,26 @@ class PreparedField:
         spec: The comparison from the config.
         codes: Per record, an integer code of the normalised value (-1 = null); equal codes
             mean an exact match. String and exact comparators.
-        strings: Per record, the normalised string compared by fuzzy comparators (None = null).
         numbers: Per record, a float (NaN = null); ``numeric``.
         lists: Per record, up to `MAX_LIST_WIDTH` distinct element codes padded with -1;
             ``list_overlap``.
         list_lengths: Per record, the number of elements in ``lists`` (0 = null).
         signatures: Per record, a 64-bit mask of its list elements (a fast "no overlap" test).
-        uniques: The normalised value of each code (for term frequencies).
+        uniques: The normalised value of each code (for fuzzy comparators and term
+            frequencies).
     """
 
     spec: FieldComparison
     codes: np.ndarray | None = None
-    strings: np.ndarray | None = None
     numbers: np.ndarray | None = None
     lists: np.ndarray | None = None
     list_lengths: np.ndarray | None = None
     signatures: np.ndarray | None = None
     uniques: np.ndarray | None = None
+
+    def strings(self) -> np.ndarray:
+        """Per record, the normalised string of a string comparator (None = null)."""
+        return np.append(self.uniques, None)[self.codes]  # code -1 takes the appended None
 
 
 @dataclass
@@ -178,7 +181,6 @@ def prepare_records(records: pa.Table, config: MatchConfig) -> PreparedRecords:
             entry.codes = codes.astype(np.int32)
             entry.uniques = np.asarray(uniques, dtype=object)
             if spec.comparator != "exact":
-                entry.strings = strings
                 if key not in groups:
                     if strings is normalized[key]:
                         groups[key] = ValueGroup(entry.codes, len(entry.uniques))
