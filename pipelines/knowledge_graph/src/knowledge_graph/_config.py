@@ -139,6 +139,14 @@ class BlockingRule(_Model):
     keys: list[BlockingKey] = Field(min_length=1)
 
 
+def _unique_names(items: list, what: str) -> list:
+    """``items`` if their ``name``s are unique, else a ValueError naming them."""
+    names = [item.name for item in items]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{what} names must be unique, got {names}")
+    return items
+
+
 class BlockingConfig(_Model):
     """Union of rules; blocks larger than ``max_block_size`` records are skipped."""
 
@@ -148,10 +156,7 @@ class BlockingConfig(_Model):
     @field_validator("rules")
     @classmethod
     def _unique(cls, rules: list[BlockingRule]) -> list[BlockingRule]:
-        names = [rule.name for rule in rules]
-        if len(set(names)) != len(names):
-            raise ValueError(f"blocking rule names must be unique, got {names}")
-        return rules
+        return _unique_names(rules, "blocking rule")
 
 
 class EMConfig(_Model):
@@ -215,10 +220,7 @@ class MatchConfig(_Model):
     @field_validator("fields")
     @classmethod
     def _unique_fields(cls, fields: list[FieldComparison]) -> list[FieldComparison]:
-        names = [field.name for field in fields]
-        if len(set(names)) != len(names):
-            raise ValueError(f"comparison names must be unique, got {names}")
-        return fields
+        return _unique_names(fields, "comparison")
 
     @model_validator(mode="after")
     def _source(self) -> MatchConfig:
