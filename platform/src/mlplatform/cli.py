@@ -1,56 +1,81 @@
 """The `mlp` command.
 
-Each layer contributes its commands as a click command or group in its own module; they are
-listed in `SUBCOMMANDS` and imported only when used, so ``mlp --help`` stays fast and a
-layer's dependencies load only for its commands.
+Each layer contributes its commands as click commands or groups in its own ``_cli`` module,
+named in its entry of `mlplatform._layers.LAYERS` and imported only when used, so
+``mlp --help`` stays fast and a layer's dependencies load only for its commands.
+
+Exit codes, the same for every command:
+
+- 0: done;
+- 1: the command ran and reports a failure it found (``mlp doctor``: a backend is not usable);
+- 2: the command could not do what was asked — bad usage, bad settings, or any platform
+  error — with one line ``error: ...`` on stderr naming what is wrong and what was expected;
+- 130: interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
+from typing import Any
 
 import click
-from rich.console import Console
-from rich.table import Table as RichTable
 
 from mlplatform._errors import MLPlatformError
-from mlplatform.config import load_settings
+from mlplatform._layers import LAYERS
+from mlplatform._loader import load_object
 
-__all__ = ["SUBCOMMANDS", "main"]
+__all__ = ["SUBCOMMANDS", "USER_ERROR", "cli", "main"]
+
+USER_ERROR = 2
 
 # Command name -> "module:attribute" of a click command; imported lazily.
 SUBCOMMANDS: dict[str, str] = {
-    "cache": "mlplatform.cache._cli:cache",
-    "data": "mlplatform.data._cli:data",
-    "deploy": "mlplatform.orchestration._cli:deploy",
-    "events": "mlplatform.orchestration._cli:events",
-    "orchestrate": "mlplatform.orchestration._cli:orchestrate",
-    "runs": "mlplatform.orchestration._cli:runs",
+    name: spec for layer in LAYERS for name, spec in layer.commands.items()
 }
 
-_STATUS_STYLE = {"ok": "green", "missing": "yellow", "unreachable": "red"}
+
+class _OneLineError(click.ClickException):
+    """A platform error as the CLI shows it: ``error: <message>``, exit code 2."""
+
+    exit_code = USER_ERROR
+
+    def show(self, file: Any = None) -> None:
+        click.secho(f"error: {self.format_message()}", fg="red", err=True)
 
 
-class _LazyGroup(click.Group):
+class _PlatformGroup(click.Group):
+    """The root group: lazily loaded layer commands, and one error policy for all of them."""
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *SUBCOMMANDS])
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in SUBCOMMANDS:
-            module_name, _, attribute = SUBCOMMANDS[cmd_name].partition(":")
-            return getattr(importlib.import_module(module_name), attribute)
+            return load_object(SUBCOMMANDS[cmd_name])
         return super().get_command(ctx, cmd_name)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MLPlatformError as error:
+            raise _OneLineError(str(error)) from None
+        except click.ClickException as error:
+            if type(error) is click.ClickException:  # a plain failure: same code as above
+                raise _OneLineError(error.format_message()) from None
+            raise
 
-@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(cls=_PlatformGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 def cli(verbose: bool) -> None:
     """mlp: the open ML platform around Metaflow.
 
     Settings come from MLP_* environment variables, then mlp.toml at the workspace root
     (or MLP_CONFIG), then the defaults of the profile (MLP_PROFILE=local|production).
+
+    Exit codes: 0 done, 1 a check failed (doctor), 2 an error (one line on stderr),
+    130 interrupted.
     """
     level = logging.DEBUG if verbose else logging.INFO
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
@@ -62,44 +87,24 @@ def doctor() -> None:
 
     Exits 1 when a required backend is not usable.
     """
-    from mlplatform.doctor import run_checks
+    from mlplatform.config import load_settings
+    from mlplatform.doctor import print_report, run_checks
 
     settings = load_settings()
-    console = Console()
-    console.print(f"[bold]profile[/bold]      {settings.profile}")
-    console.print(f"[bold]workspace[/bold]    {settings.root}")
-    console.print(f"[bold]state folder[/bold] {settings.home}")
-    console.print(f"[bold]config file[/bold]  {settings.config_file or '(none: defaults)'}")
-    console.print(f"[bold]metaflow user[/bold] {settings.metaflow_user}")
-    console.print(f"[bold]catalog[/bold]      {settings.data.catalog} {settings.catalog_uri}")
-    console.print(f"[bold]warehouse[/bold]    {settings.warehouse}")
-    console.print(f"[bold]cache[/bold]        {settings.cache.backend}")
-    console.print(f"[bold]orchestration[/bold] {settings.orchestration.backend}")
-    console.print(f"[bold]compute[/bold]      {settings.compute.backend}")
-
-    table = RichTable("check", "backend", "status", "detail", title="backends")
     results = run_checks(settings)
-    for result in results:
-        style = _STATUS_STYLE[result.status]
-        status = f"[{style}]{result.status}[/{style}]" + ("" if result.required else " (optional)")
-        table.add_row(result.name, result.backend, status, result.detail)
-    console.print(table)
-    unusable = [result.name for result in results if not result.usable]
-    if unusable:
-        console.print(f"[red]not usable: {', '.join(unusable)}[/red]")
+    if not print_report(settings, results):
         sys.exit(1)
-    console.print("[green]all required backends are usable[/green]")
 
 
 def main() -> None:
-    """Entry point of the ``mlp`` console script: platform errors print as one clear line."""
+    """Entry point of the ``mlp`` console script."""
     try:
         cli(standalone_mode=False)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         sys.exit(130)
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)
-    except MLPlatformError as error:
-        click.secho(f"error: {error}", fg="red", err=True)
-        sys.exit(2)
+    except MLPlatformError as error:  # raised before a command runs (e.g. while loading one)
+        _OneLineError(str(error)).show()
+        sys.exit(USER_ERROR)

@@ -8,6 +8,11 @@ Resolution order, highest first:
    top-level ``profile = "..."`` and one table per profile, e.g. ``[production.cache]``.
 3. Defaults of the active profile (``local`` unless told otherwise).
 
+This module owns only what every layer shares: the profile, the state folder, the Metaflow
+user and metadata service, and object storage. Each layer owns its sections
+(``mlplatform/<layer>/_settings.py``, a `SettingsSection`), registered in
+`mlplatform._layers.LAYERS`; this module composes them and knows none by name.
+
 The local profile keeps all state under ``.mlp/`` at the workspace root (or ``MLP_HOME``).
 The production profile has no defaults for its service addresses: they are required.
 """
@@ -17,24 +22,40 @@ from __future__ import annotations
 import getpass
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from mlplatform._errors import MLPlatformError
+from mlplatform._layers import LAYERS
+from mlplatform._loader import load_object
+
+if TYPE_CHECKING:
+    from mlplatform.cache._settings import CacheSettings
+    from mlplatform.compute._settings import ComputeSettings
+    from mlplatform.data._settings import DataSettings
+    from mlplatform.orchestration._settings import ArgoSettings, OrchestrationSettings
 
 __all__ = [
     "PROFILES",
     "ConfigError",
+    "MetaflowSettings",
+    "ProfileDefaults",
     "Settings",
+    "SettingsSection",
+    "StorageSettings",
     "find_workspace_root",
     "load_settings",
     "metaflow_config",
 ]
 
 Profile = Literal["local", "production"]
+ProfileDefaults = Mapping[str, Mapping[str, Any]]
+"""Profile -> the section's values that differ from its field defaults in that profile."""
 PROFILES: tuple[str, ...] = get_args(Profile)
 ENV_PREFIX = "MLP_"
 ENV_SECTION_SEPARATOR = "__"
@@ -44,11 +65,36 @@ class ConfigError(MLPlatformError):
     """The settings are malformed, incomplete or name something that does not exist."""
 
 
-class _Section(BaseModel):
+class SettingsSection(BaseModel):
+    """One ``[<profile>.<section>]`` table of ``mlp.toml``; each layer subclasses it.
+
+    Class attributes and hooks a section may override:
+
+    - ``profile_defaults``: values that differ by profile, e.g.
+      ``{"production": {"backend": "redis"}}`` (field defaults are the local profile's);
+    - `required`: settings the profile cannot run without (checked before `resolved`);
+    - `resolved`: fill defaults that depend on the state folder or storage root;
+    - `metaflow_values`: Metaflow configuration the section implies for the profile.
+    """
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    profile_defaults: ClassVar[ProfileDefaults] = {}
 
-class MetaflowSettings(_Section):
+    def required(self, settings: Settings) -> list[tuple[str, str]]:
+        """``(key, what it is)`` of each setting this section needs but lacks."""
+        return []
+
+    def resolved(self, settings: Settings) -> Self:
+        """This section with defaults that depend on other settings filled in."""
+        return self
+
+    def metaflow_values(self, settings: Settings) -> dict[str, str]:
+        """Metaflow configuration values (names without ``METAFLOW_``) for the profile."""
+        return {}
+
+
+class MetaflowSettings(SettingsSection):
     """How flows in this repo talk to Metaflow."""
 
     user: str | None = None
@@ -57,8 +103,13 @@ class MetaflowSettings(_Section):
     metadata_service_url: str | None = None
     """Production: the Metaflow metadata service."""
 
+    def required(self, settings: Settings) -> list[tuple[str, str]]:
+        if settings.profile == "production" and not self.metadata_service_url:
+            return [("metadata_service_url", "the Metaflow metadata service URL")]
+        return []
 
-class StorageSettings(_Section):
+
+class StorageSettings(SettingsSection):
     """Object storage for the production profile (S3 or an S3-compatible endpoint)."""
 
     s3_root: str | None = None
@@ -74,142 +125,71 @@ class StorageSettings(_Section):
             raise ValueError(f"expected an s3:// URI such as 's3://bucket/prefix', got {value!r}")
         return value.rstrip("/") if value else value
 
-
-class DataSettings(_Section):
-    """The Iceberg catalog behind `mlplatform.data.Table`."""
-
-    catalog: Literal["sql", "rest", "glue", "hive"] = "sql"
-    catalog_uri: str | None = None
-    """Local: a SQLite URL under the state folder by default. Production: the REST catalog."""
-    warehouse: str | None = None
-    """Where new tables' files go; default ``<home>/warehouse`` or ``<s3_root>/warehouse``."""
-    read_threads: int = 8
-    """Files fetched and decoded concurrently by `DataFrame.load`."""
-    max_bytes_in_flight: int = 512 * 1024 * 1024
-    """Upper bound on fetched-but-not-yet-decoded Parquet bytes during a load."""
+    def required(self, settings: Settings) -> list[tuple[str, str]]:
+        if settings.profile == "production" and not self.s3_root:
+            return [("s3_root", "the S3 root for artifacts and tables, e.g. s3://bucket/mlp")]
+        return []
 
 
-class CacheSettings(_Section):
-    """The online key-value store."""
-
-    backend: Literal["sqlite", "redis"] = "sqlite"
-    redis_url: str | None = None
-    timeout_s: float = 2.0
-    """How long a call to a remote cache may take before it fails with a clear error."""
-    keep_generations: int = 3
-    """Published generations kept for `rollback` besides the current one; older are collected."""
-
-    @field_validator("redis_url")
-    @classmethod
-    def _redis_uri(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError(f"expected a redis://, rediss:// or unix:// URL, got {value!r}")
-        return value
-
-
-class OrchestrationSettings(_Section):
-    """Events, triggers and schedules."""
-
-    backend: Literal["local", "argo"] = "local"
-    flows_dir: str = "pipelines"
-    """Where the local orchestrator looks for flows, relative to the workspace root."""
-    max_concurrent_runs: int = 2
-    max_attempts: int = 3
-    """A failed triggered run is retried until it has been tried this many times."""
-    poll_interval_s: float = 1.0
-    catch_up_missed_schedules: bool = True
-    """Run a schedule missed while the orchestrator was down once when it starts."""
-
-
-class ComputeSettings(_Section):
-    """Where steps run."""
-
-    backend: Literal["local", "kubernetes"] = "local"
-    kubernetes_namespace: str = "default"
-    kubernetes_service_account: str | None = None
-
-
-class ArgoSettings(_Section):
-    """Argo Workflows and Argo Events (production orchestration)."""
-
-    namespace: str = "argo"
-    events_webhook_url: str | None = None
-    event_bus: str = "default"
-    events_service_account: str | None = None
-    events_event: str | None = None
-    """Name of the Argo Events event that carries Metaflow events (sensors listen on it)."""
-    events_event_source: str | None = None
-    """Name of the Argo Events event source (the webhook) that receives them."""
-
-
-_SECTIONS: dict[str, type[_Section]] = {
-    "metaflow": MetaflowSettings,
+# Sections every layer shares; the layers' own come from LAYERS.
+_CORE_SECTIONS: dict[str, type[SettingsSection]] = {
     "storage": StorageSettings,
-    "data": DataSettings,
-    "cache": CacheSettings,
-    "orchestration": OrchestrationSettings,
-    "compute": ComputeSettings,
-    "argo": ArgoSettings,
+    "metaflow": MetaflowSettings,
 }
 
-_PROFILE_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
-    "local": {},
-    "production": {
-        "data": {"catalog": "rest"},
-        "cache": {"backend": "redis"},
-        "orchestration": {"backend": "argo"},
-        "compute": {"backend": "kubernetes"},
-    },
-}
 
-# Settings a profile cannot run without: (section, key, what it is, when it is needed).
-_REQUIRED: tuple[tuple[str, str, str, Callable[[Settings], bool]], ...] = (
-    (
-        "storage",
-        "s3_root",
-        "the S3 root for artifacts and tables, e.g. s3://bucket/mlp",
-        lambda s: s.profile == "production",
-    ),
-    (
-        "metaflow",
-        "metadata_service_url",
-        "the Metaflow metadata service URL",
-        lambda s: s.profile == "production",
-    ),
-    (
-        "data",
-        "catalog_uri",
-        "the Iceberg catalog URI (a REST catalog's URL in production)",
-        lambda s: s.profile == "production" or s.data.catalog != "sql",
-    ),
-    (
-        "cache",
-        "redis_url",
-        "the Redis URL, e.g. redis://host:6379/0",
-        lambda s: s.cache.backend == "redis",
-    ),
-)
+@cache
+def section_models() -> dict[str, type[SettingsSection]]:
+    """Every settings section by name: the shared ones, then each layer's, in layer order."""
+    models: dict[str, type[SettingsSection]] = dict(_CORE_SECTIONS)
+    for layer in LAYERS:
+        for name, spec in layer.sections.items():
+            models[name] = load_object(spec)
+    return models
 
 
-class Settings(BaseModel):
-    """The resolved settings of one profile. Build it with `load_settings`."""
+@dataclass(frozen=True)
+class Settings:
+    """The resolved settings of one profile. Build it with `load_settings`.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Each section is an attribute: ``settings.cache.backend``, ``settings.data.catalog_uri``.
+
+    Attributes:
+        profile: ``local`` or ``production``.
+        root: The workspace root (the folder holding the root ``pyproject.toml``).
+        home: Local state folder: Metaflow datastore, catalog, cache, event log,
+            environments.
+        config_file: The ``mlp.toml`` that was read, if any.
+        sections: Every section by name.
+        sources: Where each value set by the user came from (``section.key`` -> ``env
+            MLP_...`` or ``<file> [profile.section]``); values not listed are defaults.
+    """
 
     profile: Profile
     root: Path
-    """The workspace root (the folder holding the root ``pyproject.toml``)."""
     home: Path
-    """Local state folder: Metaflow datastore, catalog, cache, event log, environments."""
     config_file: Path | None
-    """The ``mlp.toml`` that was read, if any."""
-    metaflow: MetaflowSettings = MetaflowSettings()
-    storage: StorageSettings = StorageSettings()
-    data: DataSettings = DataSettings()
-    cache: CacheSettings = CacheSettings()
-    orchestration: OrchestrationSettings = OrchestrationSettings()
-    compute: ComputeSettings = ComputeSettings()
-    argo: ArgoSettings = ArgoSettings()
+    sections: Mapping[str, SettingsSection] = field(repr=False)
+    sources: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    if TYPE_CHECKING:
+        metaflow: MetaflowSettings
+        storage: StorageSettings
+        data: DataSettings
+        compute: ComputeSettings
+        orchestration: OrchestrationSettings
+        argo: ArgoSettings
+        cache: CacheSettings
+
+    def __getattr__(self, name: str) -> SettingsSection:
+        if name.startswith("__") or name in ("sections", "sources"):
+            raise AttributeError(name)
+        try:
+            return self.sections[name]
+        except KeyError:
+            raise AttributeError(
+                f"settings have no section {name!r}; sections are {sorted(self.sections)}"
+            ) from None
 
     @property
     def metaflow_user(self) -> str:
@@ -225,24 +205,9 @@ class Settings(BaseModel):
         # Metaflow refuses "root" as a user name, so root falls back too.
         return os_user if os_user and os_user != "root" else "local"
 
-    @property
-    def catalog_uri(self) -> str:
-        """The Iceberg catalog URI, with the local profile's SQLite default filled in."""
-        return self.data.catalog_uri or f"sqlite:///{self.home / 'catalog.db'}"
-
-    @property
-    def warehouse(self) -> str:
-        """Where new Iceberg tables' files go."""
-        if self.data.warehouse:
-            return self.data.warehouse
-        if self.profile == "production":
-            return f"{self.storage.s3_root}/warehouse"
-        return (self.home / "warehouse").as_uri()
-
-    @property
-    def flows_dir(self) -> Path:
-        """The folder the local orchestrator scans for flows."""
-        return self.root / self.orchestration.flows_dir
+    def source_of(self, section: str, key: str) -> str:
+        """Where ``section.key`` came from: the env variable, the file table, or ``default``."""
+        return self.sources.get(f"{section}.{key}", "default")
 
 
 def find_workspace_root(start: Path | None = None) -> Path:
@@ -269,6 +234,13 @@ def _read_toml(path: Path) -> dict[str, Any]:
             f"config file {path} does not exist (named by MLP_CONFIG); "
             "point MLP_CONFIG at an existing mlp.toml or unset it"
         ) from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a folder; expected an mlp.toml file") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (byte {error.start} is {error.object[error.start]:#04x}); "
+            "TOML files must be UTF-8: save it as UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path} is not valid TOML: {error}") from None
     allowed = {"profile", *PROFILES}
@@ -277,8 +249,20 @@ def _read_toml(path: Path) -> dict[str, Any]:
             raise ConfigError(
                 f"{path}: unknown top-level key {key!r}; valid keys are {sorted(allowed)}"
             )
-        if key in PROFILES and not isinstance(value, dict):
+        if key == "profile" and not isinstance(value, str):
+            raise ConfigError(
+                f"{path}: profile = {value!r} must be a string, one of {list(PROFILES)}"
+            )
+        if key not in PROFILES:
+            continue
+        if not isinstance(value, dict):
             raise ConfigError(f"{path}: [{key}] must be a table of sections, got {value!r}")
+        for section, values in value.items():
+            if not isinstance(values, dict):
+                raise ConfigError(
+                    f"{path}: [{key}] {section} = {values!r} is not a table; expected a table "
+                    f"of keys, e.g. [{key}.{section}] followed by key = value lines"
+                )
     return document
 
 
@@ -301,40 +285,45 @@ def _merge(*layers: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]
 
 
 def _validate_sections(
-    raw: Mapping[str, Mapping[str, Any]], origin: Mapping[tuple[str, str], str]
-) -> dict[str, _Section]:
-    sections: dict[str, _Section] = {}
+    profile: str,
+    raw: Mapping[str, Mapping[str, Any]],
+    origin: Mapping[str, str],
+) -> dict[str, SettingsSection]:
+    models = section_models()
     for section, values in raw.items():
-        if section not in _SECTIONS:
-            where = origin.get((section, next(iter(values), "")), "settings")
+        if section not in models:
+            where = origin.get(f"{section}.{next(iter(values), '')}", "settings")
             raise ConfigError(
                 f"{where}: unknown settings section {section!r}; valid sections are "
-                f"{sorted(_SECTIONS)}"
+                f"{sorted(models)}"
             )
+    sections: dict[str, SettingsSection] = {}
+    for section, model in models.items():
+        values = {**model.profile_defaults.get(profile, {}), **raw.get(section, {})}
         try:
-            sections[section] = _SECTIONS[section].model_validate(dict(values))
+            sections[section] = model.model_validate(values)
         except ValidationError as error:
-            raise ConfigError(_describe(section, values, error, origin)) from None
+            raise ConfigError(_describe(section, model, values, error, origin)) from None
     return sections
 
 
 def _describe(
     section: str,
+    model: type[SettingsSection],
     values: Mapping[str, Any],
     error: ValidationError,
-    origin: Mapping[tuple[str, str], str],
+    origin: Mapping[str, str],
 ) -> str:
     problems = []
-    model = _SECTIONS[section]
     for item in error.errors():
         key = str(item["loc"][0]) if item["loc"] else "?"
-        where = origin.get((section, key), "settings")
+        where = origin.get(f"{section}.{key}", "settings")
         if item["type"] == "extra_forbidden":
             problems.append(
                 f"{where}: unknown key {section}.{key}; valid keys are {sorted(model.model_fields)}"
             )
             continue
-        expected = item["msg"]
+        expected = item["msg"].removeprefix("Value error, ")
         if item["type"] == "literal_error":
             expected = f"valid choices are {list(get_args(model.model_fields[key].annotation))}"
         problems.append(f"{where}: {section}.{key} = {values.get(key)!r} is invalid: {expected}")
@@ -350,8 +339,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
 
     Raises:
         ConfigError: Malformed ``mlp.toml``, an unknown profile, section, key or backend name,
-            or a required production setting that is missing. The message names the key,
-            the value and what is valid.
+            a value out of range, or a required production setting that is missing. The
+            message names the key, the value and what is valid.
     """
     env = os.environ if env is None else env
     root = find_workspace_root(cwd)
@@ -367,19 +356,26 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
 
     from_file = document.get(profile, {})
     from_env = _env_overrides(env)
-    # Where each value came from, so that an error can name the file table or variable.
-    origin = {(s, k): f"{config_file} [{profile}.{s}]" for s, v in from_file.items() for k in v}
-    origin |= {(s, k): f"env MLP_{s.upper()}__{k.upper()}" for s, v in from_env.items() for k in v}
-    sections = _validate_sections(_merge(_PROFILE_DEFAULTS[profile], from_file, from_env), origin)
+    # Where each value came from, so that an error (and `mlp doctor`) can name it.
+    origin = {f"{s}.{k}": f"{config_file} [{profile}.{s}]" for s, v in from_file.items() for k in v}
+    origin |= {
+        f"{s}.{k}": f"env MLP_{s.upper()}__{k.upper()}" for s, v in from_env.items() for k in v
+    }
+    sections = _validate_sections(profile, _merge(from_file, from_env), origin)
 
     home = Path(env["MLP_HOME"]) if env.get("MLP_HOME") else root / ".mlp"
     settings = Settings(
-        profile=profile, root=root, home=home.resolve(), config_file=config_file, **sections
+        profile=profile,
+        root=root,
+        home=home.resolve(),
+        config_file=config_file,
+        sections=sections,
+        sources=origin,
     )
     missing = [
-        f"{section}.{key} ({what}; env MLP_{section.upper()}__{key.upper()})"
-        for section, key, what, needed in _REQUIRED
-        if needed(settings) and not getattr(getattr(settings, section), key)
+        f"{name}.{key} ({what}; env MLP_{name.upper()}__{key.upper()})"
+        for name, section in sections.items()
+        for key, what in section.required(settings)
     ]
     if missing:
         raise ConfigError(
@@ -388,7 +384,15 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
             + f". Set them in [{profile}.<section>] of {config_file or root / 'mlp.toml'}"
             " or in the environment."
         )
-    return settings
+    resolved = {name: section.resolved(settings) for name, section in sections.items()}
+    return Settings(
+        profile=profile,
+        root=root,
+        home=settings.home,
+        config_file=config_file,
+        sections=resolved,
+        sources=origin,
+    )
 
 
 def metaflow_config(settings: Settings) -> dict[str, str]:
@@ -396,7 +400,8 @@ def metaflow_config(settings: Settings) -> dict[str, str]:
 
     The Metaflow extension in ``metaflow_extensions/mlplatform`` applies these whenever
     Metaflow is imported, so flows run on the active profile with nothing exported. An
-    explicit ``METAFLOW_<NAME>`` in the environment still wins.
+    explicit ``METAFLOW_<NAME>`` in the environment still wins. The datastore and metadata
+    come from here; each section adds its own (Kubernetes, Argo Events, ...).
     """
     values = {"USER": settings.metaflow_user}
     if settings.profile == "local":
@@ -407,26 +412,20 @@ def metaflow_config(settings: Settings) -> dict[str, str]:
             "DATASTORE_SYSROOT_LOCAL": str(sysroot),
             "DATATOOLS_LOCALROOT": str(sysroot / "data"),
         }
-        return values
-    sysroot_s3 = f"{settings.storage.s3_root}/metaflow"
-    values |= {
-        "DEFAULT_DATASTORE": "s3",
-        "DEFAULT_METADATA": "service",
-        "DATASTORE_SYSROOT_S3": sysroot_s3,
-        "DATATOOLS_S3ROOT": f"{sysroot_s3}/data",
-        "CARD_S3ROOT": f"{sysroot_s3}/mf.cards",
-        "SERVICE_URL": str(settings.metaflow.metadata_service_url),
-        "SERVICE_INTERNAL_URL": str(settings.metaflow.metadata_service_url),
-        "KUBERNETES_NAMESPACE": settings.compute.kubernetes_namespace,
-        "ARGO_EVENTS_EVENT_BUS": settings.argo.event_bus,
-    }
-    optional = {
-        "S3_ENDPOINT_URL": settings.storage.s3_endpoint_url,
-        "KUBERNETES_SERVICE_ACCOUNT": settings.compute.kubernetes_service_account,
-        "ARGO_EVENTS_WEBHOOK_URL": settings.argo.events_webhook_url,
-        "ARGO_EVENTS_SERVICE_ACCOUNT": settings.argo.events_service_account,
-        "ARGO_EVENTS_EVENT": settings.argo.events_event,
-        "ARGO_EVENTS_EVENT_SOURCE": settings.argo.events_event_source,
-    }
-    values |= {name: value for name, value in optional.items() if value}
+    else:
+        sysroot_s3 = f"{settings.storage.s3_root}/metaflow"
+        service_url = str(settings.metaflow.metadata_service_url)
+        values |= {
+            "DEFAULT_DATASTORE": "s3",
+            "DEFAULT_METADATA": "service",
+            "DATASTORE_SYSROOT_S3": sysroot_s3,
+            "DATATOOLS_S3ROOT": f"{sysroot_s3}/data",
+            "CARD_S3ROOT": f"{sysroot_s3}/mf.cards",
+            "SERVICE_URL": service_url,
+            "SERVICE_INTERNAL_URL": service_url,
+        }
+        if settings.storage.s3_endpoint_url:
+            values["S3_ENDPOINT_URL"] = settings.storage.s3_endpoint_url
+    for section in settings.sections.values():
+        values |= section.metaflow_values(settings)
     return values

@@ -1,93 +1,24 @@
-"""`mlp doctor`: check that each backend of the active profile is usable.
+"""`mlp doctor`: the resolved settings, and whether each backend of the profile is usable.
 
-Each check returns a `CheckResult` with a status of ``ok``, ``missing`` (not there, not
-created, not configured) or ``unreachable`` (configured but does not answer), and the reason.
-Checks are cheap (timeouts of a couple of seconds) and have no side effects beyond creating
-the local state folders the local profile owns.
+The checks of what every layer shares (the state folder, Metaflow's wiring, object storage,
+the metadata service) live here; each layer checks its own backends (its ``check`` in
+`mlplatform._layers.LAYERS`). This module knows no layer by name.
 """
 
 from __future__ import annotations
 
-import socket
-import sqlite3
-import urllib.error
-import urllib.request
 from collections.abc import Callable
-from contextlib import closing
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
+from mlplatform._checks import CheckResult, Status, http_probe, tcp_probe, writable_folder_probe
+from mlplatform._layers import LAYERS
+from mlplatform._loader import load_object
+from mlplatform._output import emit, wide_console
 from mlplatform.config import Settings, metaflow_config
 
-__all__ = ["CheckResult", "run_checks"]
+__all__ = ["print_report", "run_checks"]
 
-Status = Literal["ok", "missing", "unreachable"]
-NETWORK_TIMEOUT_S = 2.0
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """The outcome of one backend check."""
-
-    name: str
-    backend: str
-    status: Status
-    detail: str
-    required: bool = True
-
-    @property
-    def usable(self) -> bool:
-        """True when the backend works, or when it is optional."""
-        return self.status == "ok" or not self.required
-
-
-def _writable_folder(path: Path) -> tuple[Status, str]:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".mlp-doctor-probe"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as error:
-        return "missing", f"cannot create or write {path}: {error.strerror or error}"
-    return "ok", str(path)
-
-
-def _sqlite_file(path: Path) -> tuple[Status, str]:
-    status, detail = _writable_folder(path.parent)
-    if status != "ok":
-        return status, detail
-    try:
-        with closing(sqlite3.connect(path)) as connection:
-            connection.execute("pragma schema_version").fetchone()
-    except sqlite3.Error as error:
-        return "missing", f"cannot open SQLite database {path}: {error}"
-    return "ok", str(path)
-
-
-def _tcp(url: str, default_port: int) -> tuple[Status, str]:
-    parts = urlsplit(url)
-    host, port = parts.hostname, parts.port or default_port
-    if not host:
-        return "missing", f"{url!r} names no host"
-    try:
-        with socket.create_connection((host, port), timeout=NETWORK_TIMEOUT_S):
-            pass
-    except OSError as error:
-        return "unreachable", f"{host}:{port}: {error}"
-    return "ok", f"{host}:{port} accepts connections"
-
-
-def _http(url: str) -> tuple[Status, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=NETWORK_TIMEOUT_S) as response:
-            return "ok", f"{url} answered {response.status}"
-    except urllib.error.HTTPError as error:  # it answered: the service is there
-        return "ok", f"{url} answered {error.code}"
-    except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        return "unreachable", f"{url}: {reason}"
+_STATUS_STYLE = {"ok": "green", "missing": "yellow", "unreachable": "red"}
 
 
 def _metaflow_wiring(settings: Settings) -> tuple[Status, str]:
@@ -109,71 +40,88 @@ def _metaflow_wiring(settings: Settings) -> tuple[Status, str]:
     return "ok", f"datastore {expected['DEFAULT_DATASTORE']} at {root}, user {expected['USER']}"
 
 
-def _finish_events() -> tuple[Status, str]:
-    """The platform's step decorator that publishes finish events is attached to every flow."""
-    from metaflow import metaflow_config as mf
-
-    if "mlp_events" in mf.DEFAULT_DECOSPECS.split():
-        return "ok", "every successful run publishes its finish event"
-    return "missing", (
-        f"METAFLOW_DEFAULT_DECOSPECS={mf.DEFAULT_DECOSPECS!r} replaces the platform's "
-        "'mlp_events' decorator: add mlp_events to it, or runs publish no finish event"
-    )
-
-
-def _local_checks(settings: Settings) -> list[tuple[str, str, Callable[[], tuple[Status, str]]]]:
-    home = settings.home
-    return [
-        ("state folder", "local", lambda: _writable_folder(home)),
-        ("metaflow", "local", lambda: _metaflow_wiring(settings)),
-        ("finish events", "mlp_events", _finish_events),
-        ("data catalog", "sql", lambda: _sqlite_file(home / "catalog.db")),
-        ("data warehouse", "file", lambda: _writable_folder(home / "warehouse")),
+def _shared_checks(settings: Settings) -> list[tuple[str, str, Callable[[], tuple[Status, str]]]]:
+    checks: list[tuple[str, str, Callable[[], tuple[Status, str]]]] = [
+        ("state folder", "local", lambda: writable_folder_probe(settings.home)),
         (
-            ("cache", "redis", lambda: _tcp(str(settings.cache.redis_url), 6379))
-            if settings.cache.backend == "redis"
-            else ("cache", "sqlite", lambda: _sqlite_file(home / "cache.db"))
+            "metaflow",
+            "local" if settings.profile == "local" else "service",
+            lambda: _metaflow_wiring(settings),
         ),
-        ("event log", "sqlite", lambda: _sqlite_file(home / "events.db")),
-        ("environments", "uv", lambda: _writable_folder(home / "environments")),
     ]
-
-
-def _production_checks(
-    settings: Settings,
-) -> list[tuple[str, str, Callable[[], tuple[Status, str]]]]:
-    region = settings.storage.s3_region
-    s3_endpoint = settings.storage.s3_endpoint_url or f"https://s3.{region}.amazonaws.com"
-    metadata_url = settings.metaflow.metadata_service_url
-    checks = [
-        ("metaflow", "service", lambda: _metaflow_wiring(settings)),
-        ("finish events", "mlp_events", _finish_events),
-        ("object storage", "s3", lambda: _tcp(s3_endpoint, 443)),
-        ("metadata service", "service", lambda: _http(f"{metadata_url}/ping")),
-        ("data catalog", settings.data.catalog, lambda: _http(f"{settings.catalog_uri}/v1/config")),
-        ("cache", "redis", lambda: _tcp(str(settings.cache.redis_url), 6379)),
-    ]
-    if settings.argo.events_webhook_url:
-        webhook = settings.argo.events_webhook_url
-        checks.append(("argo events", "webhook", lambda: _tcp(webhook, 443)))
+    if settings.profile == "production":
+        storage = settings.storage
+        endpoint = storage.s3_endpoint_url or f"https://s3.{storage.s3_region}.amazonaws.com"
+        metadata_url = settings.metaflow.metadata_service_url
+        checks += [
+            ("object storage", "s3", lambda: tcp_probe(endpoint, 443)),
+            ("metadata service", "service", lambda: http_probe(f"{metadata_url}/ping")),
+        ]
     return checks
 
 
 def run_checks(settings: Settings) -> list[CheckResult]:
-    """Run every check of the settings' profile and return the results in a stable order."""
-    if settings.profile == "local":
-        checks = _local_checks(settings)
-    else:
-        checks = _production_checks(settings)
-    results = [CheckResult(name, backend, *check()) for name, backend, check in checks]
-    flows_dir = settings.flows_dir
-    results.append(
-        CheckResult(
-            "flows folder",
-            "local",
-            "ok" if flows_dir.is_dir() else "missing",
-            str(flows_dir) if flows_dir.is_dir() else f"{flows_dir} does not exist yet",
-            required=False,
-        )
-    )
+    """Every check of the settings' profile, in a stable order: shared ones, then by layer."""
+    results = [
+        CheckResult(name, backend, *probe()) for name, backend, probe in _shared_checks(settings)
+    ]
+    for layer in LAYERS:
+        if layer.check:
+            results.extend(load_object(layer.check)(settings))
     return results
+
+
+def print_report(settings: Settings, results: list[CheckResult]) -> bool:
+    """Print the settings and the check results; True when every required backend is usable."""
+    console = wide_console()
+    console.print(f"[bold]profile[/bold]      {settings.profile}")
+    console.print(f"[bold]workspace[/bold]    {settings.root}")
+    console.print(f"[bold]state folder[/bold] {settings.home}")
+    console.print(f"[bold]config file[/bold]  {settings.config_file or '(none: defaults)'}")
+    console.print(f"[bold]metaflow user[/bold] {settings.metaflow_user}")
+
+    values = [
+        {
+            "setting": f"{name}.{key}",
+            "value": _shown(key, value),
+            "from": settings.source_of(name, key),
+        }
+        for name, section in settings.sections.items()
+        for key, value in section.model_dump().items()
+    ]
+    emit(values, ["setting", "value", "from"], title="settings", keys=["setting"])
+    checks = [
+        {
+            "check": result.name,
+            "backend": result.backend,
+            "status": result.status + ("" if result.required else " (optional)"),
+            "detail": result.detail,
+        }
+        for result in results
+    ]
+    emit(
+        checks,
+        ["check", "backend", "status", "detail"],
+        title="backends",
+        keys=["check", "backend", "status"],
+        styles={"status": lambda status: _STATUS_STYLE[status.split()[0]]},
+    )
+    unusable = [result.name for result in results if not result.usable]
+    if unusable:
+        console.print(f"[red]not usable: {', '.join(unusable)}[/red]")
+        return False
+    console.print("[green]all required backends are usable[/green]")
+    return True
+
+
+def _shown(key: str, value: object) -> str:
+    """A setting's value for the report: secrets and passwords in URLs are not printed."""
+    if value is None:
+        return "-"
+    if any(word in key for word in ("token", "password", "secret")):
+        return "***"
+    text = str(value)
+    parts = urlsplit(text)
+    if parts.password:
+        return urlunsplit(parts._replace(netloc=parts.netloc.replace(parts.password, "***")))
+    return text

@@ -25,8 +25,8 @@ def test_defaults_are_the_local_profile(tmp_path):
     assert settings.home == tmp_path
     assert settings.cache.backend == "sqlite"
     assert settings.data.catalog == "sql"
-    assert settings.catalog_uri == f"sqlite:///{tmp_path / 'catalog.db'}"
-    assert settings.warehouse == (tmp_path / "warehouse").as_uri()
+    assert settings.data.catalog_uri == f"sqlite:///{tmp_path / 'catalog.db'}"
+    assert settings.data.warehouse == (tmp_path / "warehouse").as_uri()
     assert settings.orchestration.max_concurrent_runs == 2
 
 
@@ -69,7 +69,7 @@ def test_profile_comes_from_env_over_file(tmp_path):
     assert production.storage.s3_root == "s3://from-file/x"
     assert production.cache.backend == "redis"
     assert production.compute.backend == "kubernetes"
-    assert production.warehouse == "s3://from-file/x/warehouse"
+    assert production.data.warehouse == "s3://from-file/x/warehouse"
 
 
 def test_unknown_profile_names_the_value_and_the_choices(tmp_path):

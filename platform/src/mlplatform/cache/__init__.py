@@ -13,30 +13,21 @@ Cache("titles").get("title:42")                 # any reader
 ```
 """
 
-from mlplatform.cache._backend import CacheBackend, GenerationInfo, backend_names
-from mlplatform.cache._cache import Cache, CacheWriter, list_namespaces
-from mlplatform.cache._errors import (
-    CacheError,
-    CacheUnavailableError,
-    CorruptValueError,
-    GenerationError,
-    InvalidKeyError,
-    UnknownBackendError,
-    UnsupportedValueError,
-)
+from mlplatform._loader import lazy_exports as _lazy_exports
 
-__all__ = [
-    "Cache",
-    "CacheBackend",
-    "CacheError",
-    "CacheUnavailableError",
-    "CacheWriter",
-    "CorruptValueError",
-    "GenerationError",
-    "GenerationInfo",
-    "InvalidKeyError",
-    "UnknownBackendError",
-    "UnsupportedValueError",
-    "backend_names",
-    "list_namespaces",
-]
+_EXPORTS = {
+    "mlplatform.cache._backend": ["CacheBackend", "GenerationInfo", "backend_names"],
+    "mlplatform.cache._cache": ["Cache", "CacheWriter", "list_namespaces"],
+    "mlplatform.cache._errors": [
+        "CacheError",
+        "CacheUnavailableError",
+        "CorruptValueError",
+        "GenerationError",
+        "InvalidKeyError",
+        "UnknownBackendError",
+        "UnsupportedValueError",
+    ],
+    "mlplatform.cache._settings": ["CacheSettings"],
+}
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)
+__getattr__, __dir__ = _lazy_exports(__name__, _EXPORTS)

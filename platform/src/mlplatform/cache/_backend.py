@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import importlib
 import math
 import re
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, ClassVar, Literal
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
 
+from mlplatform._backend import Backend
+from mlplatform._loader import lookup
 from mlplatform.cache._errors import GenerationError, InvalidKeyError, UnknownBackendError
 
 if TYPE_CHECKING:
+    from mlplatform._checks import CheckResult
     from mlplatform.config import Settings
 
 # Short name -> "module:class"; imported only when asked for.
@@ -56,25 +58,13 @@ class GenerationInfo:
     key_count: int
 
 
-def timestamp(seconds: float | None) -> datetime | None:
-    """A UTC datetime from epoch seconds (None stays None)."""
-    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
-
-
-class CacheBackend(ABC):
+class CacheBackend(Backend):
     """Storage for namespaced, generation-versioned values.
 
     Every namespace has at most one *current* generation (a pointer). Reads resolve the
     pointer and read the values in one atomic step, so a reader never mixes generations.
     Backends store opaque bytes; `Cache` encodes and validates.
     """
-
-    name: ClassVar[str]
-
-    @classmethod
-    @abstractmethod
-    def from_settings(cls, settings: Settings) -> CacheBackend:
-        """Open the backend the settings describe."""
 
     @abstractmethod
     def read_one(self, namespace: str, key: str) -> bytes | None:
@@ -155,33 +145,31 @@ class CacheBackend(ABC):
     def set_namespace_ttl(self, namespace: str, ttl: float | None) -> None:
         """Set (or with None, clear) the default TTL for values written without one."""
 
-    def describe(self) -> str:
-        """Where the backend stores data, for messages and the CLI."""
-        return self.name
-
-    def close(self) -> None:  # noqa: B027 (optional hook)
-        """Release connections."""
-
 
 def backend_names() -> list[str]:
     """The short names of the available cache backends."""
     return sorted(BACKENDS)
 
 
-def open_backend(name: str, settings: Settings) -> CacheBackend:
-    """Import and open the backend called ``name`` (``sqlite`` or ``redis``).
+def backend_class(name: str) -> type[CacheBackend]:
+    """The class of the cache backend called ``name`` (``sqlite`` or ``redis``).
 
     Raises:
         UnknownBackendError: No backend has that name; the message lists the valid names.
     """
-    if name not in BACKENDS:
-        raise UnknownBackendError(
-            f"unknown cache backend {name!r}; valid names are {backend_names()}. "
-            "Set cache.backend in mlp.toml or MLP_CACHE__BACKEND to one of them."
-        )
-    module_name, _, class_name = BACKENDS[name].partition(":")
-    backend_class: type[CacheBackend] = getattr(importlib.import_module(module_name), class_name)
-    return backend_class.from_settings(settings)
+    return lookup(
+        BACKENDS, name, what="cache backend", setting="cache.backend", error=UnknownBackendError
+    )
+
+
+def open_backend(name: str, settings: Settings) -> CacheBackend:
+    """Import and open the backend called ``name``; see `backend_class`."""
+    return backend_class(name).from_settings(settings)
+
+
+def check(settings: Settings) -> list[CheckResult]:
+    """``mlp doctor``: whether the profile's cache backend is usable."""
+    return [backend_class(settings.cache.backend).check(settings)]
 
 
 def check_namespace(namespace: object) -> str:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import secrets
-import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from mlplatform._metaflow import current_task
 from mlplatform.cache import _codec
 from mlplatform.cache._backend import (
     CacheBackend,
@@ -28,14 +28,14 @@ from mlplatform.cache._errors import (
     InvalidKeyError,
     UnsupportedValueError,
 )
-from mlplatform.config import CacheSettings
+from mlplatform.cache._settings import CacheSettings
 
 if TYPE_CHECKING:
     from mlplatform.config import Settings
 
 __all__ = ["Cache", "CacheWriter", "list_namespaces"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 WRITE_BATCH = 2000
 # Direct writes go to the backend in atomic batches of this many items.
@@ -57,17 +57,6 @@ def _resolve_backend(
 def new_generation_id() -> str:
     """A fresh generation id: UTC time (sortable) and 8 random hex digits."""
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
-
-
-def _current_run_id() -> str | None:
-    """``Flow/run_id`` when called inside a running Metaflow task, else None."""
-    if "metaflow" not in sys.modules:  # never import Metaflow just to ask
-        return None
-    from metaflow import current
-
-    if getattr(current, "is_running_flow", False):
-        return f"{current.flow_name}/{current.run_id}"
-    return None
 
 
 def _items(items: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> Iterable[tuple[str, Any]]:
@@ -255,10 +244,10 @@ class Cache:
             run_id: Who writes it; default ``Flow/run_id`` of the running Metaflow task.
         """
         generation = new_generation_id()
-        self.backend.create_generation(
-            self.namespace, generation, time.time(), run_id or _current_run_id()
-        )
-        log.info("cache %s: new generation %s", self.namespace, generation)
+        task = current_task()
+        run_id = run_id or (task.run_pathspec if task else None)
+        self.backend.create_generation(self.namespace, generation, time.time(), run_id)
+        logger.info("cache %s: new generation %s", self.namespace, generation)
         return generation
 
     def writer(self, generation: str, *, batch_size: int = WRITE_BATCH) -> CacheWriter:
@@ -291,14 +280,14 @@ class Cache:
         generation = check_generation(generation)
         if self.backend.current(self.namespace) == generation:
             # A retried join step publishes again: a no-op, not an error.
-            log.info("cache %s: generation %s is already current", self.namespace, generation)
+            logger.info("cache %s: generation %s is already current", self.namespace, generation)
             return self.generation_info(generation)
         collected = self.backend.publish(
             self.namespace, generation, time.time(), self.keep_generations
         )
         self._collect()
         info = self.generation_info(generation)
-        log.info(
+        logger.info(
             "cache %s: published generation %s (%d keys)%s",
             self.namespace,
             generation,
@@ -323,7 +312,7 @@ class Cache:
             check_generation(to)
         target, replaced, _ = self.backend.rollback(self.namespace, to)
         self._collect()
-        log.warning("cache %s: rolled back from %s to %s", self.namespace, replaced, target)
+        logger.warning("cache %s: rolled back from %s to %s", self.namespace, replaced, target)
         return self.generation_info(target)
 
     def discard(self, generation: str) -> None:
@@ -336,7 +325,7 @@ class Cache:
         try:
             self.backend.collect(self.namespace)
         except CacheError as error:
-            log.warning(
+            logger.warning(
                 "cache %s: could not delete old generations yet (%s); the next publish, "
                 "rollback or discard retries",
                 self.namespace,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -14,16 +12,7 @@ from rich.table import Table as RichTable
 from mlplatform.cache._backend import open_backend
 from mlplatform.cache._cache import Cache, list_namespaces
 from mlplatform.cache._codec import kind_of
-from mlplatform.cache._errors import CacheError
 from mlplatform.config import load_settings
-
-
-@contextmanager
-def _clear_errors() -> Iterator[None]:
-    try:
-        yield
-    except CacheError as error:
-        raise click.ClickException(str(error)) from None
 
 
 def _when(moment: Any) -> str:
@@ -51,33 +40,32 @@ def cache() -> None:
 @click.option("--limit", default=100, show_default=True, help="At most this many keys.")
 def ls(namespace: str | None, prefix: str, limit: int) -> None:
     """List namespaces, or the keys of NAMESPACE's current generation."""
-    with _clear_errors():
-        if namespace is None:
-            settings = load_settings()
-            backend = open_backend(settings.cache.backend, settings)  # one connection for all
-            try:
-                names = list_namespaces(backend=backend)
-                if not names:
-                    click.echo("no cache namespaces yet")
-                for name in names:
-                    current = Cache(name, backend=backend).current_generation()
-                    click.echo(f"{name}\t{current or '(nothing published)'}")
-            finally:
-                backend.close()
-            return
-        with Cache(namespace) as opened:
-            current = opened.current_generation()
-            if current is None:
-                raise click.ClickException(
-                    f"namespace {namespace!r} has no published generation; `mlp cache ls` lists "
-                    "the namespaces that have one"
-                )
-            entries = opened.backend.scan(namespace, prefix, max(1, min(limit, 1000)))
-            for shown, (key, blob) in enumerate(entries):
-                if shown == limit:
-                    click.echo(f"... more keys; raise --limit (now {limit}) to see them")
-                    break
-                click.echo(f"{key}\t{kind_of(blob, key)}\t{len(blob)} bytes")
+    if namespace is None:
+        settings = load_settings()
+        backend = open_backend(settings.cache.backend, settings)  # one connection for all
+        try:
+            names = list_namespaces(backend=backend)
+            if not names:
+                click.echo("no cache namespaces yet")
+            for name in names:
+                current = Cache(name, backend=backend).current_generation()
+                click.echo(f"{name}\t{current or '(nothing published)'}")
+        finally:
+            backend.close()
+        return
+    with Cache(namespace) as opened:
+        current = opened.current_generation()
+        if current is None:
+            raise click.ClickException(
+                f"namespace {namespace!r} has no published generation; `mlp cache ls` lists "
+                "the namespaces that have one"
+            )
+        entries = opened.backend.scan(namespace, prefix, max(1, min(limit, 1000)))
+        for shown, (key, blob) in enumerate(entries):
+            if shown == limit:
+                click.echo(f"... more keys; raise --limit (now {limit}) to see them")
+                break
+            click.echo(f"{key}\t{kind_of(blob, key)}\t{len(blob)} bytes")
 
 
 @cache.command("get")
@@ -85,7 +73,7 @@ def ls(namespace: str | None, prefix: str, limit: int) -> None:
 @click.argument("key")
 def get(namespace: str, key: str) -> None:
     """Print the value of KEY in NAMESPACE's current generation."""
-    with _clear_errors(), Cache(namespace) as opened:
+    with Cache(namespace) as opened:
         missing = object()
         value = opened.get(key, missing)
         if value is missing:
@@ -100,7 +88,7 @@ def get(namespace: str, key: str) -> None:
 @click.argument("namespace")
 def generations(namespace: str) -> None:
     """List NAMESPACE's open, current and previous generations, newest first."""
-    with _clear_errors(), Cache(namespace) as opened:
+    with Cache(namespace) as opened:
         infos = opened.generations()
         if not infos:
             raise click.ClickException(f"namespace {namespace!r} has no generations")
@@ -122,7 +110,7 @@ def generations(namespace: str) -> None:
 @click.option("--to", "to", default=None, help="A previous generation (default: the latest).")
 def rollback(namespace: str, to: str | None) -> None:
     """Make NAMESPACE's previous generation current again; newer ones are deleted."""
-    with _clear_errors(), Cache(namespace) as opened:
+    with Cache(namespace) as opened:
         replaced = opened.current_generation()
         info = opened.rollback(to)
         click.echo(

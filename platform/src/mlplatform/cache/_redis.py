@@ -27,17 +27,21 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from redis.backoff import NoBackoff
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import InvalidResponse, NoScriptError, ResponseError
 from redis.retry import Retry
 
-from mlplatform.cache._backend import CacheBackend, GenerationInfo, Item, rollback_target, timestamp
+from mlplatform._checks import CheckResult
+from mlplatform._time import utc_from_epoch
+from mlplatform.cache._backend import CacheBackend, GenerationInfo, Item, rollback_target
 from mlplatform.cache._errors import CacheUnavailableError, GenerationError
-from mlplatform.config import CacheSettings
+from mlplatform.cache._settings import CacheSettings
 
 if TYPE_CHECKING:
     from mlplatform.config import Settings
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
+# What a server that is down, slow, or not Redis at all makes redis-py raise.
+_UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, InvalidResponse)
 
 NAMESPACES_KEY = "mlp:namespaces"
 _COLLECT_CHUNK = 1000
@@ -259,6 +263,18 @@ class RedisBackend(CacheBackend):
             )
         return cls(settings.cache.redis_url, timeout_s=settings.cache.timeout_s)
 
+    @classmethod
+    def check(cls, settings: Settings) -> CheckResult:
+        url = str(settings.cache.redis_url)
+        backend = cls(url, timeout_s=min(settings.cache.timeout_s, 2.0))
+        try:
+            backend.client.ping()
+        except _UNAVAILABLE as error:
+            return CheckResult("cache", cls.name, "unreachable", backend._problem(error))
+        finally:
+            backend.close()
+        return CheckResult("cache", cls.name, "ok", f"{_redact(url)} answers PING")
+
     def describe(self) -> str:
         return f"redis {_redact(self.url)}"
 
@@ -267,12 +283,19 @@ class RedisBackend(CacheBackend):
 
     # -- calling Redis ---------------------------------------------------------------------
 
+    def _problem(self, error: Exception) -> str:
+        if isinstance(error, InvalidResponse):
+            problem = "answered, but not as a Redis server does"
+        else:
+            problem = (
+                f"is unreachable or did not answer within cache.timeout_s = {self.timeout_s} s"
+            )
+        return f"the redis cache at {_redact(self.url)} {problem} ({type(error).__name__}: {error})"
+
     def _unavailable(self, error: Exception) -> NoReturn:
         raise CacheUnavailableError(
-            f"the redis cache at {_redact(self.url)} is unreachable or did not answer within "
-            f"cache.timeout_s = {self.timeout_s} s ({type(error).__name__}: {error}). Check "
-            "that redis-server runs there and that cache.redis_url (MLP_CACHE__REDIS_URL) "
-            "points at it."
+            f"{self._problem(error)}. Check that redis-server runs there and that "
+            "cache.redis_url (MLP_CACHE__REDIS_URL) points at it."
         ) from None
 
     def _script(self, name: str, *args: Any) -> Any:
@@ -282,13 +305,13 @@ class RedisBackend(CacheBackend):
             except NoScriptError:
                 self.client.script_load(_SCRIPTS[name])
                 return self.client.evalsha(self._shas[name], 0, *args)
-        except (redis.ConnectionError, redis.TimeoutError) as error:
+        except _UNAVAILABLE as error:
             self._unavailable(error)
 
     def _call(self, method: str, *args: Any) -> Any:
         try:
             return getattr(self.client, method)(*args)
-        except (redis.ConnectionError, redis.TimeoutError) as error:
+        except _UNAVAILABLE as error:
             self._unavailable(error)
 
     def _pipeline(self, commands: Sequence[tuple[str, tuple]]) -> list[Any]:
@@ -297,7 +320,7 @@ class RedisBackend(CacheBackend):
             for method, args in commands:
                 getattr(pipe, method)(*args)
             return pipe.execute()
-        except (redis.ConnectionError, redis.TimeoutError) as error:
+        except _UNAVAILABLE as error:
             self._unavailable(error)
 
     @staticmethod
@@ -461,7 +484,9 @@ class RedisBackend(CacheBackend):
                 ]
             )
         if garbage:
-            log.debug("collected %d generation(s) of cache namespace %s", len(garbage), namespace)
+            logger.debug(
+                "collected %d generation(s) of cache namespace %s", len(garbage), namespace
+            )
         return len(garbage)
 
     # -- metadata --------------------------------------------------------------------------
@@ -490,8 +515,8 @@ class RedisBackend(CacheBackend):
                     status="open"
                     if status == "open"
                     else ("current" if gen == _text(current) else "previous"),
-                    created=timestamp(float(meta["created"])),
-                    published=timestamp(float(published)) if published else None,
+                    created=utc_from_epoch(float(meta["created"])),
+                    published=utc_from_epoch(float(published)) if published else None,
                     writer_run_id=meta.get("run_id") or None,
                     key_count=self.count(namespace, gen)
                     if status == "open"

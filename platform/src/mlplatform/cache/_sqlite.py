@@ -12,36 +12,25 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import sqlite3
-import threading
 import time
-import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlplatform.cache._backend import CacheBackend, GenerationInfo, Item, rollback_target, timestamp
+from mlplatform._checks import CheckResult, sqlite_probe
+from mlplatform._sqlite import DEFAULT_BUSY_TIMEOUT_S, Database
+from mlplatform._time import utc_from_epoch
+from mlplatform.cache._backend import CacheBackend, GenerationInfo, Item, rollback_target
 from mlplatform.cache._errors import CacheError, CacheUnavailableError, GenerationError
 
 if TYPE_CHECKING:
     from mlplatform.config import Settings
 
-log = logging.getLogger(__name__)
-
-_OPEN_BACKENDS: weakref.WeakSet[SQLiteBackend] = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    for backend in list(_OPEN_BACKENDS):
-        backend._forget_connections()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
+logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = "1"
-DEFAULT_BUSY_TIMEOUT_S = 30.0
 _DELETE_CHUNK = 20_000
 
 _SCHEMA = """
@@ -108,8 +97,7 @@ class SQLiteBackend(CacheBackend):
         self.path = Path(path)
         self.busy_timeout_s = busy_timeout_s
         self._clock = clock
-        self._local = threading.local()
-        _OPEN_BACKENDS.add(self)
+        self._database = Database(self.path, schema=_SCHEMA, busy_timeout_s=busy_timeout_s)
         self._setup()
 
     @classmethod
@@ -117,50 +105,27 @@ class SQLiteBackend(CacheBackend):
         """The file ``<settings.home>/cache.db``."""
         return cls(settings.home / "cache.db")
 
+    @classmethod
+    def check(cls, settings: Settings) -> CheckResult:
+        return CheckResult("cache", cls.name, *sqlite_probe(settings.home / "cache.db"))
+
     def describe(self) -> str:
         return f"sqlite {self.path}"
 
     # -- connections ---------------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
+    def _conn(self) -> sqlite3.Connection:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(
-                self.path,
-                timeout=self.busy_timeout_s,
-                isolation_level=None,  # autocommit; transactions are explicit
-                check_same_thread=False,
-                cached_statements=64,
-            )
-            connection.execute("PRAGMA journal_mode = WAL")
-            # NORMAL in WAL mode: a crash of the process loses nothing committed.
-            connection.execute("PRAGMA synchronous = NORMAL")
+            return self._database.connection()
         except (OSError, sqlite3.Error) as error:
             raise CacheUnavailableError(
                 f"cannot open the SQLite cache {self.path}: {error}. Check that the folder "
-                "(settings.home, MLP_HOME) is writable and the file is a SQLite database."
+                "(settings.home, MLP_HOME) is writable and the file is a SQLite database "
+                "written by mlplatform.cache (move it away to start afresh)."
             ) from None
-        return connection
-
-    def _conn(self) -> sqlite3.Connection:
-        try:
-            return self._local.connection
-        except AttributeError:
-            connection = self._local.connection = self._connect()
-            return connection
-
-    def _forget_connections(self) -> None:
-        # A SQLite connection must not be used across fork(): the child opens its own.
-        self._local = threading.local()
 
     def _setup(self) -> None:
-        try:
-            self._conn().executescript(_SCHEMA)  # idempotent, safe if processes race here
-        except sqlite3.Error as error:
-            raise CacheUnavailableError(
-                f"cannot set up the SQLite cache {self.path}: {error}. Is it a SQLite database "
-                "written by mlplatform.cache? Move it away to start afresh."
-            ) from None
+        self._conn()  # creates the schema
         with self._write() as connection:
             row = connection.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
             if row is None:
@@ -173,10 +138,18 @@ class SQLiteBackend(CacheBackend):
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        connection = self._conn()
+        self._conn()
+        began = False
         try:
-            connection.execute("BEGIN IMMEDIATE")
+            with self._database.transaction() as connection:
+                began = True
+                yield connection
         except sqlite3.Error as error:
+            if began:
+                raise CacheUnavailableError(
+                    f"writing the SQLite cache {self.path} failed: {error}; nothing of this "
+                    "write was stored. Check free disk space and permissions."
+                ) from error
             waited = (
                 f" after waiting {self.busy_timeout_s} s for other writers"
                 if "locked" in str(error) or "busy" in str(error)
@@ -186,24 +159,9 @@ class SQLiteBackend(CacheBackend):
                 f"cannot write the SQLite cache {self.path}{waited}: {error}; nothing of this "
                 "write was stored. Check free disk space and permissions."
             ) from None
-        try:
-            yield connection
-            connection.execute("COMMIT")
-        except BaseException as error:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            if isinstance(error, sqlite3.Error):
-                raise CacheUnavailableError(
-                    f"writing the SQLite cache {self.path} failed: {error}; nothing of this "
-                    "write was stored. Check free disk space and permissions."
-                ) from error
-            raise
 
     def close(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
-            connection.close()
-        self._local = threading.local()
+        self._database.close()
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -455,7 +413,9 @@ class SQLiteBackend(CacheBackend):
                         writer.execute("DELETE FROM generations WHERE gid = ?", (gid,))
                         break
         if garbage:
-            log.debug("collected %d generation(s) of cache namespace %s", len(garbage), namespace)
+            logger.debug(
+                "collected %d generation(s) of cache namespace %s", len(garbage), namespace
+            )
         return len(garbage)
 
     # -- metadata --------------------------------------------------------------------------
@@ -491,8 +451,8 @@ class SQLiteBackend(CacheBackend):
                     status="open"
                     if status == "open"
                     else ("current" if gid == current else "previous"),
-                    created=timestamp(created),
-                    published=timestamp(published),
+                    created=utc_from_epoch(created),
+                    published=utc_from_epoch(published),
                     writer_run_id=run_id,
                     key_count=key_count or 0,
                 )

@@ -8,32 +8,21 @@ df = DataFrame.load(t, columns=["title", "year"], filter="year >= 2000")
 shards = t.shards(n=8)                                 # a Metaflow foreach over files
 """
 
-from mlplatform.data._errors import (
-    CommitConflictError,
-    DataError,
-    SchemaMismatchError,
-    TableNotFoundError,
-)
-from mlplatform.data._frame import DataFrame
-from mlplatform.data._hive import HiveTable
-from mlplatform.data._table import DataFile, Shard, SnapshotInfo, Table, list_tables
-from mlplatform.data._write import GcResult, StagedFile, TableWriter, WriteManifest, gc
+from mlplatform._loader import lazy_exports as _lazy_exports
 
-__all__ = [
-    "CommitConflictError",
-    "DataError",
-    "DataFile",
-    "DataFrame",
-    "GcResult",
-    "HiveTable",
-    "SchemaMismatchError",
-    "Shard",
-    "SnapshotInfo",
-    "StagedFile",
-    "Table",
-    "TableNotFoundError",
-    "TableWriter",
-    "WriteManifest",
-    "gc",
-    "list_tables",
-]
+_EXPORTS = {
+    "mlplatform.data._errors": [
+        "CommitConflictError",
+        "DataError",
+        "SchemaMismatchError",
+        "TableNotFoundError",
+    ],
+    "mlplatform.data._frame": ["DataFrame"],
+    "mlplatform.data._hive": ["HiveTable"],
+    "mlplatform.data._seed": ["ensure_tables"],
+    "mlplatform.data._settings": ["DataSettings"],
+    "mlplatform.data._table": ["DataFile", "Shard", "SnapshotInfo", "Table", "list_tables"],
+    "mlplatform.data._write": ["GcResult", "StagedFile", "TableWriter", "WriteManifest", "gc"],
+}
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)
+__getattr__, __dir__ = _lazy_exports(__name__, _EXPORTS)

@@ -29,8 +29,8 @@ _catalogs: dict[tuple[Any, ...], Catalog] = {}
 def _catalog_key(settings: Settings) -> tuple[Any, ...]:
     return (
         settings.data.catalog,
-        settings.catalog_uri,
-        settings.warehouse,
+        settings.data.catalog_uri,
+        settings.data.warehouse,
         settings.storage.s3_endpoint_url,
         settings.storage.s3_region,
     )
@@ -62,18 +62,18 @@ def get_catalog(settings: Settings | None = None) -> Catalog:
 def _open_catalog(settings: Settings) -> Catalog:
     properties = {
         "type": settings.data.catalog,
-        "uri": settings.catalog_uri,
-        "warehouse": settings.warehouse,
+        "uri": settings.data.catalog_uri,
+        "warehouse": settings.data.warehouse,
         **_io_properties(settings),
     }
     if settings.data.catalog == "sql":
-        if settings.catalog_uri.startswith("sqlite:///"):
-            Path(settings.catalog_uri.removeprefix("sqlite:///")).parent.mkdir(
+        if settings.data.catalog_uri.startswith("sqlite:///"):
+            Path(settings.data.catalog_uri.removeprefix("sqlite:///")).parent.mkdir(
                 parents=True, exist_ok=True
             )
-        if settings.warehouse.startswith("file://"):
-            Path(uri_to_path(settings.warehouse)).mkdir(parents=True, exist_ok=True)
-    logger.debug("opening %s catalog at %s", settings.data.catalog, settings.catalog_uri)
+        if settings.data.warehouse.startswith("file://"):
+            Path(uri_to_path(settings.data.warehouse)).mkdir(parents=True, exist_ok=True)
+    logger.debug("opening %s catalog at %s", settings.data.catalog, settings.data.catalog_uri)
     return load_catalog(CATALOG_NAME, **properties)
 
 

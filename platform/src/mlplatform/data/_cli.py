@@ -53,7 +53,9 @@ def ls(namespace: str | None) -> None:
     names = list_tables(settings, namespace)
     console = Console()
     if not names:
-        console.print(f"no tables in the {settings.data.catalog} catalog at {settings.catalog_uri}")
+        console.print(
+            f"no tables in the {settings.data.catalog} catalog at {settings.data.catalog_uri}"
+        )
         return
     for name in names:
         console.print(name)

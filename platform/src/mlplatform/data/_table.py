@@ -16,6 +16,7 @@ from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError, TableAl
 from pyiceberg.expressions import BooleanExpression
 from pyiceberg.expressions.visitors import bind
 
+from mlplatform._time import utc_from_epoch
 from mlplatform.config import Settings, load_settings
 from mlplatform.data._catalog import get_catalog
 from mlplatform.data._errors import DataError, SchemaMismatchError, TableNotFoundError
@@ -137,7 +138,7 @@ def _snapshot_info(snapshot: Any) -> SnapshotInfo:
     return SnapshotInfo(
         snapshot_id=snapshot.snapshot_id,
         parent_id=snapshot.parent_snapshot_id,
-        timestamp=datetime.fromtimestamp(snapshot.timestamp_ms / 1000, tz=UTC),
+        timestamp=utc_from_epoch(snapshot.timestamp_ms / 1000),
         operation=str(summary.operation.value) if summary else "unknown",
         summary=extra,
     )
@@ -214,7 +215,7 @@ class Table:
         )
         return (
             f"table {self.name} does not exist in the {self.settings.data.catalog} catalog at "
-            f"{self.settings.catalog_uri}; {hint}. Check the name, or create it with "
+            f"{self.settings.data.catalog_uri}; {hint}. Check the name, or create it with "
             f"Table({self.name!r}).create(schema)."
         )
 

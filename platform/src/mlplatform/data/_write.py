@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -28,6 +27,7 @@ from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.expressions import AlwaysTrue
 from pyiceberg.io.pyarrow import parquet_files_to_data_files
 
+from mlplatform._metaflow import current_task
 from mlplatform.config import Settings, load_settings
 from mlplatform.data._catalog import filesystem, get_catalog, join_uri, uri_to_path
 from mlplatform.data._errors import CommitConflictError, DataError, SchemaMismatchError
@@ -113,32 +113,14 @@ class WriteManifest:
 
 def staging_root(settings: Settings) -> str:
     """Where writers stage files: ``<warehouse>/_staging``."""
-    return join_uri(settings.warehouse, STAGING_FOLDER)
-
-
-def _metaflow_write_id() -> str | None:
-    if "metaflow" not in sys.modules:  # not inside a flow: don't pay Metaflow's import
-        return None
-    from metaflow import current
-
-    if not current.is_running_flow:
-        return None
-    return "/".join(
-        [
-            current.flow_name,
-            str(current.run_id),
-            current.step_name,
-            str(current.task_id),
-            f"attempt-{current.retry_count}",
-        ]
-    )
+    return join_uri(settings.data.warehouse, STAGING_FOLDER)
 
 
 def new_write_id() -> str:
     """Unique id of a writer: its Metaflow task attempt, else a timestamped random id."""
-    in_flow = _metaflow_write_id()
-    if in_flow:
-        return in_flow
+    task = current_task()
+    if task is not None:
+        return task.attempt_pathspec
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return f"adhoc/{stamp}-{uuid.uuid4().hex[:12]}"
 

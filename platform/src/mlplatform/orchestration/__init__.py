@@ -11,43 +11,26 @@
 - `deploy` compiles or deploys a flow to Argo Workflows on the production profile.
 """
 
-from mlplatform.orchestration._deploy import DeployResult, deploy
-from mlplatform.orchestration._errors import (
-    DeployError,
-    EventBackendError,
-    EventPayloadError,
-    FlowDefinitionError,
-    OrchestrationError,
-    OrchestratorBusyError,
-    TriggerMappingError,
-)
-from mlplatform.orchestration._events import Event, EventLog, publish
-from mlplatform.orchestration._flows import FlowDefinition, discover_flows
-from mlplatform.orchestration._naming import finish_event_name
-from mlplatform.orchestration._orchestrator import Orchestrator, OrchestratorSummary
-from mlplatform.orchestration._runs import RunRecord, list_runs
-from mlplatform.orchestration._trigger import TriggerEvent, current_trigger
+from mlplatform._loader import lazy_exports as _lazy_exports
 
-__all__ = [
-    "DeployError",
-    "DeployResult",
-    "Event",
-    "EventBackendError",
-    "EventLog",
-    "EventPayloadError",
-    "FlowDefinition",
-    "FlowDefinitionError",
-    "OrchestrationError",
-    "Orchestrator",
-    "OrchestratorBusyError",
-    "OrchestratorSummary",
-    "RunRecord",
-    "TriggerEvent",
-    "TriggerMappingError",
-    "current_trigger",
-    "deploy",
-    "discover_flows",
-    "finish_event_name",
-    "list_runs",
-    "publish",
-]
+_EXPORTS = {
+    "mlplatform.orchestration._deploy": ["DeployResult", "deploy"],
+    "mlplatform.orchestration._errors": [
+        "DeployError",
+        "EventBackendError",
+        "EventPayloadError",
+        "FlowDefinitionError",
+        "OrchestrationError",
+        "OrchestratorBusyError",
+        "TriggerMappingError",
+    ],
+    "mlplatform.orchestration._events": ["Event", "EventLog", "publish"],
+    "mlplatform.orchestration._flows": ["FlowDefinition", "discover_flows"],
+    "mlplatform.orchestration._naming": ["finish_event_name"],
+    "mlplatform.orchestration._orchestrator": ["Orchestrator", "OrchestratorSummary"],
+    "mlplatform.orchestration._runs": ["RunRecord", "list_runs"],
+    "mlplatform.orchestration._settings": ["ArgoSettings", "OrchestrationSettings"],
+    "mlplatform.orchestration._trigger": ["TriggerEvent", "current_trigger"],
+}
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)
+__getattr__, __dir__ = _lazy_exports(__name__, _EXPORTS)

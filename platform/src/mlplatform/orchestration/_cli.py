@@ -15,7 +15,7 @@ from mlplatform.config import load_settings
 from mlplatform.orchestration._errors import EventBackendError
 from mlplatform.orchestration._runs import RUN_STATUSES
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 _STATUS_STYLE = {"succeeded": "green", "failed": "red", "running": "cyan", "pending": "yellow"}
 

@@ -7,12 +7,12 @@ transaction: a crash leaves either both or neither.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from mlplatform._sqlite import Database
 
 SCHEMA = """
 create table if not exists events (
@@ -65,7 +65,7 @@ create table if not exists partial_triggers (
 """
 
 
-_CONNECTIONS: dict[tuple[Path, int, int], sqlite3.Connection] = {}
+_DATABASES: dict[Path, Database] = {}
 
 
 def database_path(home: Path) -> Path:
@@ -73,41 +73,16 @@ def database_path(home: Path) -> Path:
     return home / "events.db"
 
 
-def _open(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
-    connection.row_factory = sqlite3.Row
-    connection.execute("pragma journal_mode=wal")
-    # FULL: a committed event survives a power cut, not only a crash of the process.
-    connection.execute("pragma synchronous=full")
-    connection.executescript(SCHEMA)
-    return connection
+def open_database(path: Path) -> Database:
+    """The database at ``path`` (one `Database` per file and process; created on first use)."""
+    path = Path(path)
+    database = _DATABASES.get(path)
+    if database is None:
+        database = _DATABASES[path] = Database(path, schema=SCHEMA, row_factory=sqlite3.Row)
+    return database
 
 
 @contextmanager
 def connect(path: Path) -> Iterator[sqlite3.Connection]:
-    """Yield this process and thread's connection to the database (creating the file).
-
-    Connections are kept open: closing the last connection to a WAL database checkpoints
-    it, which would cost a disk flush per event. WAL lets flows publish while the
-    orchestrator reads; the busy timeout makes concurrent writers wait instead of failing.
-    """
-    key = (Path(path), os.getpid(), threading.get_ident())
-    connection = _CONNECTIONS.get(key)
-    if connection is None or not Path(path).exists():
-        if connection is not None:
-            connection.close()
-        connection = _CONNECTIONS[key] = _open(Path(path))
-    yield connection
-
-
-@contextmanager
-def transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """Run a block as one immediate (write-locking) transaction."""
-    connection.execute("begin immediate")
-    try:
-        yield connection
-    except BaseException:
-        connection.execute("rollback")
-        raise
-    connection.execute("commit")
+    """This thread's connection to the database at ``path`` (see `mlplatform._sqlite`)."""
+    yield open_database(path).connection()

@@ -22,7 +22,7 @@ from typing import Any
 from mlplatform.config import load_settings
 from mlplatform.orchestration._errors import DeployError
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 DEPLOY_TARGETS = ("argo",)
 _TIMEOUT_S = 900
@@ -99,7 +99,7 @@ def deploy(
     command = [sys.executable, str(path), "--no-pylint", *top_level, "argo-workflows", "create"]
     if dry_run:
         command.append("--only-json")
-    log.info("running %s", " ".join(command))
+    logger.info("running %s", " ".join(command))
     try:
         result = subprocess.run(
             command,

@@ -12,7 +12,6 @@ import json
 import logging
 import re
 import sqlite3
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,11 +19,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from mlplatform._time import utc_from_epoch, utc_now
 from mlplatform.config import Settings, load_settings
-from mlplatform.orchestration._db import connect, database_path, transaction
+from mlplatform.orchestration._db import connect, database_path, open_database
 from mlplatform.orchestration._errors import EventBackendError, EventPayloadError
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 # Argo Events sensors accept these characters in event names (see Metaflow's @trigger checks).
 EVENT_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
@@ -68,7 +68,7 @@ class Event:
             name=str(data["name"]),
             payload=dict(data.get("payload") or {}),
             id=str(data["id"]),
-            timestamp=datetime.fromtimestamp(float(data["timestamp"]), UTC),
+            timestamp=utc_from_epoch(float(data["timestamp"])),
             source=str(data.get("source", "api")),
         )
 
@@ -128,7 +128,7 @@ def row_event(row: sqlite3.Row) -> Event:
         name=row["name"],
         payload=json.loads(row["payload"]),
         id=row["id"],
-        timestamp=datetime.fromtimestamp(row["ts"], UTC),
+        timestamp=utc_from_epoch(row["ts"]),
         source=row["source"],
         seq=row["seq"],
     )
@@ -192,9 +192,11 @@ class EventLog:
             row = db.execute("select * from events where id = ?", (event_id,)).fetchone()
         stored = row_event(row)
         if stored.name != name or stored.payload != clean:
-            log.warning("event id %s is already in the log as %r; kept that one", event_id, stored)
+            logger.warning(
+                "event id %s is already in the log as %r; kept that one", event_id, stored
+            )
         else:
-            log.debug("published %s (%s) seq %s", name, event_id, stored.seq)
+            logger.debug("published %s (%s) seq %s", name, event_id, stored.seq)
         return stored
 
     def get(self, event_id: str) -> Event | None:
@@ -258,7 +260,7 @@ class EventLog:
     def ack(self, consumer: str, seq: int, db: sqlite3.Connection | None = None) -> None:
         """Mark every event up to ``seq`` as handled by ``consumer`` (never moves back)."""
         if db is None:
-            with connect(self.path) as own, transaction(own):
+            with open_database(self.path).transaction() as own:
                 return self.ack(consumer, seq, own)
         db.execute(
             "insert into offsets (consumer, seq) values (?, ?) "
@@ -307,11 +309,7 @@ class ArgoEventsBackend:
                 f"Argo Events did not accept event {name!r} at {self.webhook_url}: {error}; "
                 "check argo.events_webhook_url and that the webhook event source is running"
             ) from None
-        return Event(name=name, payload=clean, id=event_id, timestamp=_now(), source=source)
-
-
-def _now() -> datetime:
-    return datetime.fromtimestamp(time.time(), UTC)
+        return Event(name=name, payload=clean, id=event_id, timestamp=utc_now(), source=source)
 
 
 def event_backend(settings: Settings | None = None) -> EventBackend:

@@ -15,7 +15,7 @@ from typing import Any
 from mlplatform.orchestration._events import Event, publish
 from mlplatform.orchestration._naming import finish_event_name
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 _PROJECT_KEYS = ("project_name", "branch_name", "is_user_branch", "is_production")
 
@@ -79,5 +79,5 @@ def publish_finish_event(
     for index, name in enumerate(names):
         event_id = payload["id"] if index == 0 else f"{payload['id']}#end"
         published.append(publish(name, payload, event_id=event_id, source="metaflow"))
-        log.info("published finish event %s (%s)", name, event_id)
+        logger.info("published finish event %s (%s)", name, event_id)
     return published

@@ -33,7 +33,7 @@ from mlplatform.orchestration._naming import (
     namespaced_name,
 )
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 _FLOW_CLASS = re.compile(r"^class\s+\w+\s*\([^)]*FlowSpec[^)]*\)\s*:", re.MULTILINE)
 _SKIP_DIRS = {"tests", "test", "src", "benchmarks", "__pycache__", "node_modules"}
@@ -259,7 +259,7 @@ def discover_flows(
         try:
             flow = load_flow(file, flows_dir)
         except FlowDefinitionError as error:
-            log.error("%s", error)
+            logger.error("%s", error)
             errors[key] = error
             continue
         if flow.name in seen:
@@ -267,7 +267,7 @@ def discover_flows(
                 f"flow {flow.name} in {key} has the same name as the flow in {seen[flow.name]}; "
                 "flow names must be unique because events name flows. Rename one of them"
             )
-            log.error("%s", errors[key])
+            logger.error("%s", errors[key])
             continue
         seen[flow.name] = key
         flows.append(flow)

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from mlplatform.config import Settings, load_settings, metaflow_config
-from mlplatform.orchestration._db import connect, database_path, transaction
+from mlplatform.orchestration._db import connect, database_path, open_database
 from mlplatform.orchestration._errors import (
     FlowDefinitionError,
     OrchestratorBusyError,
@@ -49,7 +49,7 @@ from mlplatform.orchestration._flows import (
 from mlplatform.orchestration._naming import FINISH_PREFIX, branch_name, branch_options
 from mlplatform.orchestration._trigger import TRIGGER_ENV
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 _FIRST_START_MARK = "orchestrator"
 _ERROR_TAIL_LINES = 25
@@ -80,7 +80,7 @@ class Orchestrator:
 
     Args:
         settings: Settings (default: `load_settings()`); state lives in ``settings.home``.
-        flows_dir: Folder to discover flows in (default: ``settings.flows_dir``).
+        flows_dir: Folder to discover flows in (default: ``orchestration.flows_dir``).
         branch: ``@project`` branch for runs whose event does not name one (schedules,
             plain events), as ``--branch`` would; default: the user's branch.
         production: Use the production branch for those runs, as ``--production`` would.
@@ -104,7 +104,9 @@ class Orchestrator:
     ) -> None:
         self.settings = settings or load_settings()
         options = self.settings.orchestration
-        self.flows_dir = Path(flows_dir).resolve() if flows_dir else self.settings.flows_dir
+        self.flows_dir = (
+            Path(flows_dir).resolve() if flows_dir else self.settings.orchestration.flows_dir
+        )
         self.default_branch = branch_name(branch, production, self.settings.metaflow_user)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.retry_delay_s = options.poll_interval_s if retry_delay_s is None else retry_delay_s
@@ -131,7 +133,7 @@ class Orchestrator:
         flows, errors = discover_flows(self.flows_dir)
         self.flows = {flow.key: flow for flow in flows}
         self.flow_errors = errors
-        with connect(self.db_path) as db, transaction(db):
+        with open_database(self.db_path).transaction() as db:
             head = self.events.head(db)
             first_start = self.events.offset(_FIRST_START_MARK, db) is None
             start = 0 if first_start else head
@@ -141,8 +143,8 @@ class Orchestrator:
         self._summary.flows = sorted(flow.name for flow in flows)
         self._summary.flow_errors = {key: str(error) for key, error in errors.items()}
         for key, error in errors.items():
-            log.error("flow %s is not orchestrated: %s", key, error)
-        log.info(
+            logger.error("flow %s is not orchestrated: %s", key, error)
+        logger.info(
             "orchestrating %d flow(s) from %s: %s",
             len(flows),
             self.flows_dir,
@@ -196,7 +198,7 @@ class Orchestrator:
                     source="schedule",
                 )
                 published.append(event)
-                log.info("schedule of %s due at %s", flow.name, stamp)
+                logger.info("schedule of %s due at %s", flow.name, stamp)
             with connect(self.db_path) as db:
                 db.execute(
                     "insert into schedule_marks (schedule_key, checked_until) values (?, ?) on "
@@ -220,7 +222,7 @@ class Orchestrator:
             for flow in self.flows.values():
                 consumer = _consumer(flow.key)
                 while True:
-                    with transaction(db):
+                    with open_database(self.db_path).transaction():
                         batch = self.events.read(consumer, limit=200, db=db)
                         if not batch:
                             break
@@ -274,7 +276,7 @@ class Orchestrator:
         except TriggerMappingError as mapping_error:
             # Retrying cannot fix the event; record the failure, never run with wrong values.
             status, error = "failed", f"not started: {mapping_error}"
-            log.error("%s", error)
+            logger.error("%s", error)
         now = _now_s()
         cursor = db.execute(
             "insert or ignore into runs (request_key, attempt, flow, flow_file, branch, "
@@ -298,7 +300,7 @@ class Orchestrator:
             ),
         )
         if cursor.rowcount:
-            log.info("%s on %s: %s run of %s", last.name, branch or "-", status, flow.name)
+            logger.info("%s on %s: %s run of %s", last.name, branch or "-", status, flow.name)
             if status == "failed":
                 self._summary.failed += 1
         return cursor.rowcount
@@ -343,7 +345,7 @@ class Orchestrator:
             if run.finished:
                 return "succeeded" if run.successful else "failed"
         except Exception as error:
-            log.warning("cannot read the Metaflow record of %s/%s: %s", flow, run_id, error)
+            logger.warning("cannot read the Metaflow record of %s/%s: %s", flow, run_id, error)
         return None
 
     def _due_run(self, db: sqlite3.Connection) -> sqlite3.Row | None:
@@ -359,7 +361,7 @@ class Orchestrator:
         limit = max(1, self.settings.orchestration.max_concurrent_runs)
         with connect(self.db_path) as db:
             while len(self._inflight) < limit:
-                with transaction(db):
+                with open_database(self.db_path).transaction():
                     row = self._due_run(db)
                     if row is None:
                         return
@@ -404,7 +406,7 @@ class Orchestrator:
             run_id = str(executing.run.id)
             with connect(self.db_path) as db:
                 db.execute("update runs set run_id = ? where id = ?", (run_id, row["id"]))
-            log.info(
+            logger.info(
                 "started %s/%s (%s, attempt %d)",
                 flow.name,
                 run_id,
@@ -478,7 +480,7 @@ class Orchestrator:
     ) -> None:
         max_attempts = max(1, self.settings.orchestration.max_attempts)
         now = _now_s()
-        with connect(self.db_path) as db, transaction(db):
+        with open_database(self.db_path).transaction() as db:
             db.execute(
                 "update runs set status = ?, run_id = coalesce(?, run_id), finished_at = ?, "
                 "duration_s = ?, error = ? where id = ?",
@@ -496,10 +498,10 @@ class Orchestrator:
                 )
         if status == "succeeded":
             self._summary.succeeded += 1
-            log.info("%s/%s succeeded", row["flow"], run_id)
+            logger.info("%s/%s succeeded", row["flow"], run_id)
         else:
             self._summary.failed += 1
-            log.error(
+            logger.error(
                 "%s run %s failed (attempt %d/%d)%s: %s",
                 row["flow"],
                 run_id or "(not started)",
@@ -567,7 +569,7 @@ class Orchestrator:
                 loop.add_signal_handler(signum, self._stop, task)
 
     def _stop(self, task: asyncio.Task[Any]) -> None:
-        log.warning("stopping: in-flight runs are stopped and queued to run again")
+        logger.warning("stopping: in-flight runs are stopped and queued to run again")
         self._summary.interrupted = True
         task.cancel()
 
@@ -611,7 +613,7 @@ class Orchestrator:
                 if candidate is task:
                     del self._inflight[run_id]
             if not task.cancelled() and task.exception() is not None:
-                log.error("orchestrator task failed: %r", task.exception())
+                logger.error("orchestrator task failed: %r", task.exception())
 
 
 def _latest_fire(cron: str, timezone: str | None, after_s: float, now: datetime) -> datetime | None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from mlplatform._time import utc_from_epoch, utc_now
 from mlplatform.config import Settings, load_settings
 from mlplatform.orchestration._db import connect, database_path
 
@@ -58,10 +59,6 @@ class RunRecord:
         return f"{self.flow}/{self.run_id}" if self.run_id else None
 
 
-def _time(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, UTC)
-
-
 def row_record(row: sqlite3.Row) -> RunRecord:
     """A `RunRecord` from a ``runs`` row."""
     return RunRecord(
@@ -75,9 +72,9 @@ def row_record(row: sqlite3.Row) -> RunRecord:
         status=row["status"],
         run_id=row["run_id"],
         parameters=json.loads(row["parameters"]),
-        created_at=_time(row["created_at"]) or datetime.now(UTC),
-        started_at=_time(row["started_at"]),
-        finished_at=_time(row["finished_at"]),
+        created_at=utc_from_epoch(row["created_at"]) or utc_now(),
+        started_at=utc_from_epoch(row["started_at"]),
+        finished_at=utc_from_epoch(row["finished_at"]),
         duration_s=row["duration_s"],
         error=row["error"],
     )

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from mlplatform._time import utc_from_epoch
 from mlplatform.orchestration._naming import FINISH_PREFIX, SCHEDULE_PREFIX
 
 TRIGGER_ENV = "MLP_TRIGGER_EVENTS"
@@ -58,8 +59,8 @@ def _timestamp(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     try:
-        return datetime.fromtimestamp(float(value), UTC)
-    except (TypeError, ValueError):
+        return utc_from_epoch(float(value))
+    except (TypeError, ValueError, OverflowError, OSError):
         return None
 
 

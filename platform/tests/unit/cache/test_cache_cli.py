@@ -8,11 +8,11 @@ import pytest
 from click.testing import CliRunner
 
 from mlplatform.cache import Cache
-from mlplatform.cache._cli import cache as cache_command
+from mlplatform.cli import cli
 
 
 def mlp_cache(*args: str):
-    return CliRunner().invoke(cache_command, list(args))
+    return CliRunner().invoke(cli, ["cache", *args])
 
 
 def publish(cache: Cache, values: dict, run_id: str = "ScoresFlow/1") -> str:
@@ -57,7 +57,7 @@ def test_ls_lists_namespaces_and_keys(titles):
 
 def test_ls_of_an_unknown_namespace_is_an_error(mlp_home):
     result = mlp_cache("ls", "nothing")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "namespace 'nothing' has no published generation" in result.output
 
 
@@ -81,13 +81,13 @@ def test_get_prints_each_kind_of_value(titles):
 def test_get_of_a_missing_key_is_an_error(titles):
     titles.put("k", 1)
     result = mlp_cache("get", "titles", "missing")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "no key 'missing' in the current generation" in result.output
 
 
 def test_an_invalid_namespace_is_a_clear_error(mlp_home):
     result = mlp_cache("get", "bad:name", "k")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "invalid cache namespace 'bad:name'" in result.output
 
 
@@ -102,7 +102,7 @@ def test_generations_shows_status_and_metadata(titles):
     assert open_one in rows[0] and "open" in rows[0]
     assert second in rows[1] and "current" in rows[1] and rows[1].rstrip(" │").endswith("2")
     assert first in rows[2] and "previous" in rows[2]
-    assert mlp_cache("generations", "nothing").exit_code == 1
+    assert mlp_cache("generations", "nothing").exit_code == 2
 
 
 def test_rollback_switches_back_and_reports(titles):
@@ -115,7 +115,7 @@ def test_rollback_switches_back_and_reports(titles):
     assert titles.get("a") == 1
 
     result = mlp_cache("rollback", "titles")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "no previous generation to roll back to" in result.output
 
 
@@ -123,6 +123,6 @@ def test_rollback_to_a_generation_that_is_not_kept_is_an_error(titles):
     publish(titles, {"a": 1})
     publish(titles, {"a": 2})
     result = mlp_cache("rollback", "titles", "--to", "20200101T000000-deadbeef")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "is not a previous generation kept for rollback" in result.output
     assert titles.get("a") == 2
