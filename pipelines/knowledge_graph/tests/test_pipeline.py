@@ -54,7 +54,7 @@ def test_pruned_scoring_equals_scoring_every_comparison(small_sample, config, wo
     assert 0 < len(expected) < len(left)
 
     compared = {True: 0, False: 0}
-    original = kg._pipeline.compare_pairs
+    original = kg._match.compare_pairs
 
     def counting(prepared, left, right, workers, names):
         compared[prune] += len(left) * sum(
@@ -62,7 +62,7 @@ def test_pruned_scoring_equals_scoring_every_comparison(small_sample, config, wo
         )
         return original(prepared, left, right, workers, names)
 
-    monkeypatch.setattr(kg._pipeline, "compare_pairs", counting)
+    monkeypatch.setattr(kg._match, "compare_pairs", counting)
     for prune in (True, False):
         scored = kg.score_pairs(prepared, left, right, model, config.threshold, workers, prune)
         assert scored.index.tolist() == expected.tolist()

@@ -7,11 +7,12 @@ and numpy arrays; ``flow.py`` only wires them into Metaflow steps.
 
 from knowledge_graph._blocking import (
     BlockingIndex,
+    block_records,
     build_blocking_index,
     candidate_pairs,
     pairs_pass_blocking,
 )
-from knowledge_graph._cluster import cluster_matches
+from knowledge_graph._cluster import cluster_matches, resolve_entities
 from knowledge_graph._compare import (
     PreparedRecords,
     compare_pairs,
@@ -27,34 +28,35 @@ from knowledge_graph._config import (
     load_match_config,
 )
 from knowledge_graph._errors import InputDataError, KnowledgeGraphError, MatchConfigError
-from knowledge_graph._evaluate import bcubed_scores, pairwise_scores, true_pairs
+from knowledge_graph._evaluate import (
+    bcubed_scores,
+    evaluate_resolution,
+    pairwise_scores,
+    true_pairs,
+)
+from knowledge_graph._match import (
+    MATCH_CHUNK_PAIRS,
+    MatchResult,
+    ScoredPairs,
+    available_cores,
+    match_pairs,
+    score_pairs,
+)
 from knowledge_graph._model import (
     FellegiSunterModel,
     estimate_u,
     expectation_maximisation,
     term_frequencies,
-)
-from knowledge_graph._pipeline import (
-    MATCH_CHUNK_PAIRS,
-    PAIRS_SCHEMA,
-    MatchResult,
-    ScoredPairs,
-    available_cores,
-    block_records,
-    entities_schema,
-    evaluate_resolution,
-    match_pairs,
-    matches_schema,
-    order_records,
-    resolve_entities,
-    score_pairs,
     train_model,
 )
-from knowledge_graph._sample import (
+from knowledge_graph._records import order_records
+from knowledge_graph._sample import SampleData, generate_title_records
+from knowledge_graph._schemas import (
+    PAIRS_SCHEMA,
     RECORD_SCHEMA,
     TRUTH_SCHEMA,
-    SampleData,
-    generate_title_records,
+    entities_schema,
+    matches_schema,
 )
 from knowledge_graph._tables import (
     commit_matches,

@@ -23,6 +23,7 @@ from knowledge_graph._normalize import map_unique, normalize_unique, sort_tokens
 
 __all__ = [
     "BlockingIndex",
+    "block_records",
     "build_blocking_index",
     "candidate_pairs",
     "pairs_pass_blocking",
@@ -247,3 +248,21 @@ def candidate_pairs(index: BlockingIndex) -> tuple[np.ndarray, np.ndarray, dict[
     order = np.lexsort((right, left))
     logger.info("blocking: %d candidate pairs %s", len(left), by_rule)
     return left[order], right[order], by_rule
+
+
+def block_records(
+    records: pa.Table, config: MatchConfig
+) -> tuple[np.ndarray, np.ndarray, dict[str, int], BlockingIndex]:
+    """Candidate pairs of ordered records from every blocking rule.
+
+    Args:
+        records: Ordered records (`order_records`).
+        config: The matching configuration (blocking rules, link type).
+
+    Returns:
+        ``(left, right, pairs_by_rule, index)``: the pairs' record indices (``left < right``,
+        sorted), how many pairs each rule found first, and the `BlockingIndex` they came from.
+    """
+    index = build_blocking_index(records, config)
+    left, right, by_rule = candidate_pairs(index)
+    return left, right, by_rule, index

@@ -7,17 +7,27 @@ merged strongest first (like Kruskal's algorithm), and two groups merge only if
 * they have no value of the exclusive column in common (a source lists a title once), and
 * at least ``min_link_density`` of the record pairs between them are matches, and
 * the merged group stays within ``max_size``.
+
+`resolve_entities` turns the matches table into the entities table: one row per cluster with
+a stable id (a hash of its smallest member's id) and the most common canonical values.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from typing import Any
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from knowledge_graph._config import MatchConfig
 from knowledge_graph._errors import InputDataError
+from knowledge_graph._schemas import entities_schema
 
-__all__ = ["cluster_matches"]
+__all__ = ["cluster_matches", "resolve_entities"]
 
 logger = logging.getLogger(__name__)
 
@@ -135,3 +145,101 @@ def cluster_matches(
         refused,
     )
     return labels
+
+
+def _positions(records: pa.Table, matches: pa.Table, side: str, config: MatchConfig) -> np.ndarray:
+    index = pd.DataFrame(
+        {c: records.column(c).to_numpy(zero_copy_only=False) for c in config.id_columns}
+    )
+    index["position"] = np.arange(records.num_rows)
+    wanted = pd.DataFrame(
+        {c: matches.column(f"{side}_{c}").to_numpy(zero_copy_only=False) for c in config.id_columns}
+    )
+    merged = wanted.merge(index, on=config.id_columns, how="left")
+    if merged["position"].isna().any():
+        row = merged[merged["position"].isna()].iloc[0]
+        raise InputDataError(
+            f"a match refers to record {dict(row[config.id_columns])}, which is not among the "
+            "records: matches and records come from different snapshots"
+        )
+    return merged["position"].to_numpy(np.int64)
+
+
+def _entity_id(key: tuple) -> str:
+    digest = hashlib.blake2b("\x1f".join(map(str, key)).encode(), digest_size=8).hexdigest()
+    return f"ent-{digest}"
+
+
+def resolve_entities(
+    records: pa.Table, matches: pa.Table, config: MatchConfig
+) -> tuple[pa.Table, np.ndarray]:
+    """Cluster matches into entities.
+
+    Args:
+        records: Ordered records.
+        matches: The matches table (ids of both sides and ``match_weight``).
+        config: The matching configuration (``cluster`` and ``canonical_columns``).
+
+    Returns:
+        ``(entities, labels)``: one row per entity (id, size, members, the most common value
+        of each canonical column), and per record its cluster label.
+    """
+    n = records.num_rows
+    left = _positions(records, matches, "left", config)
+    right = _positions(records, matches, "right", config)
+    weight = matches.column("match_weight").to_numpy()
+    exclusive = None
+    if config.cluster.exclusive_column:
+        exclusive, _ = pd.factorize(
+            records.column(config.cluster.exclusive_column).to_numpy(zero_copy_only=False)
+        )
+    labels = cluster_matches(
+        n,
+        left,
+        right,
+        weight,
+        exclusive=exclusive,
+        min_link_density=config.cluster.min_link_density,
+        max_size=config.cluster.max_size,
+    )
+    schema = entities_schema(config, records.schema)
+    if n == 0:
+        return schema.empty_table(), labels
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_labels)) + 1]
+    sizes = np.diff(np.r_[starts, n])
+    members = pa.ListArray.from_arrays(
+        pa.array(np.r_[starts, n].astype(np.int32)),
+        pa.StructArray.from_arrays(
+            [records.column(c).take(order).combine_chunks() for c in config.id_columns],
+            fields=[records.schema.field(c) for c in config.id_columns],
+        ),
+    )
+    first = order[starts]  # smallest index of each cluster: the label itself
+    id_values = [records.column(c).take(first).to_pylist() for c in config.id_columns]
+    columns: dict[str, Any] = {
+        "entity_id": pa.array([_entity_id(key) for key in zip(*id_values, strict=True)]),
+        "size": pa.array(sizes.astype(np.int32)),
+        "members": members,
+    }
+    cluster_of = np.repeat(np.arange(len(starts)), sizes)  # cluster number, in sorted order
+    for column in config.canonical_columns:
+        values = records.column(column).take(order)
+        frame = pd.DataFrame(
+            {"cluster": cluster_of, "value": values.to_pandas(), "position": np.arange(n)}
+        ).dropna(subset=["value"])
+        counted = frame.groupby(["cluster", "value"], sort=False).agg(
+            count=("position", "size"), first=("position", "min")
+        )
+        counted = counted.reset_index().sort_values(
+            ["cluster", "count", "first"], ascending=[True, False, True]
+        )
+        best = counted.drop_duplicates("cluster")
+        picked = np.full(len(starts), -1, dtype=np.int64)
+        picked[best["cluster"].to_numpy()] = best["first"].to_numpy()
+        columns[column] = values.take(pa.array(np.where(picked >= 0, picked, 0))).combine_chunks()
+        if (picked < 0).any():
+            mask = pa.array(picked < 0)
+            columns[column] = pc.if_else(mask, pa.scalar(None, values.type), columns[column])
+    return pa.Table.from_pydict(columns, schema=schema), labels

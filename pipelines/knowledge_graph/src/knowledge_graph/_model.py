@@ -1,4 +1,7 @@
-"""Fellegi-Sunter scoring with m/u probabilities estimated by expectation-maximisation."""
+"""Fellegi-Sunter scoring with m/u probabilities estimated by expectation-maximisation.
+
+`train_model` fits the model of a matching configuration on unlabelled candidate pairs.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from knowledge_graph._compare import PreparedRecords
+from knowledge_graph._compare import PreparedRecords, compare_pairs
+from knowledge_graph._config import MatchConfig
 from knowledge_graph._errors import InputDataError
 
 __all__ = [
@@ -18,6 +22,7 @@ __all__ = [
     "estimate_u",
     "expectation_maximisation",
     "term_frequencies",
+    "train_model",
 ]
 
 logger = logging.getLogger(__name__)
@@ -307,3 +312,67 @@ def expectation_maximisation(
     return FellegiSunterModel(
         list(names), m, u_values, prior, iterations=iteration, converged=converged
     )
+
+
+def _random_pairs(
+    prepared: PreparedRecords, count: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    left = rng.integers(0, prepared.n, count)
+    right = rng.integers(0, prepared.n, count)
+    keep = left != right
+    if prepared.source_codes is not None:
+        keep &= prepared.source_codes[left] != prepared.source_codes[right]
+    return left[keep], right[keep]
+
+
+def train_model(
+    prepared: PreparedRecords,
+    left: np.ndarray,
+    right: np.ndarray,
+    config: MatchConfig,
+    workers: int | None = None,
+) -> FellegiSunterModel:
+    """Estimate the Fellegi-Sunter model from unlabelled candidate pairs.
+
+    u starts from random record pairs (and stays there with ``em.fix_u``); m and the prior
+    are estimated by EM on (a sample of) the candidate pairs; term frequencies come from all
+    records.
+
+    Args:
+        prepared: Records prepared by `prepare_records`.
+        left: Left record indices of the candidate pairs.
+        right: Right record indices (same length).
+        config: The matching configuration (comparisons, ``em``, ``tf_minimum``).
+        workers: Cores for comparing (default: ``config.workers``; -1 = all available).
+    """
+    rng = np.random.default_rng(config.em.seed)
+    workers = config.workers if workers is None else workers
+    names = [field.name for field in config.fields]
+    n_levels = [field.n_levels for field in config.fields]
+    if len(left) > config.em.sample_pairs:
+        chosen = np.sort(rng.choice(len(left), config.em.sample_pairs, replace=False))
+        left, right = left[chosen], right[chosen]
+    u = None
+    if prepared.n >= 2:
+        random_left, random_right = _random_pairs(prepared, config.em.u_sample_pairs, rng)
+        if len(random_left):
+            random_levels = compare_pairs(prepared, random_left, random_right, workers)
+            u = estimate_u(random_levels, n_levels)
+    model = expectation_maximisation(
+        compare_pairs(prepared, left, right, workers),
+        n_levels,
+        names,
+        u=u,
+        fix_u=config.em.fix_u and u is not None,
+        prior=config.em.prior_match,
+        max_iterations=config.em.max_iterations,
+        tolerance=config.em.tolerance,
+    )
+    tf_names = [field.name for field in config.fields if field.tf_adjust]
+    model.tf, model.tf_default = term_frequencies(prepared, tf_names)
+    model.tf_minimum = config.tf_minimum
+    for name in tf_names:
+        column = names.index(name)
+        if u is not None:
+            model.tf_reference[name] = float(u[column][-1])
+    return model

@@ -11,36 +11,11 @@ import pyarrow as pa
 from knowledge_graph import _vocabulary as vocab
 from knowledge_graph._errors import InputDataError
 from knowledge_graph._normalize import fold_ascii
+from knowledge_graph._schemas import RECORD_SCHEMA, TRUTH_SCHEMA
 
-__all__ = ["RECORD_SCHEMA", "TRUTH_SCHEMA", "SampleData", "generate_title_records"]
+__all__ = ["SampleData", "generate_title_records"]
 
 logger = logging.getLogger(__name__)
-
-RECORD_SCHEMA = pa.schema(
-    [
-        pa.field("source", pa.string(), nullable=False),
-        pa.field("source_id", pa.string(), nullable=False),
-        pa.field("title", pa.string()),
-        pa.field("original_title", pa.string()),
-        pa.field("year", pa.int32()),
-        pa.field("kind", pa.string()),
-        pa.field("runtime_min", pa.int32()),
-        pa.field("directors", pa.list_(pa.string())),
-        pa.field("cast", pa.list_(pa.string())),
-        pa.field("country", pa.string()),
-        pa.field("language", pa.string()),
-    ]
-)
-"""Schema of ``kg.title_records``."""
-
-TRUTH_SCHEMA = pa.schema(
-    [
-        pa.field("source", pa.string(), nullable=False),
-        pa.field("source_id", pa.string(), nullable=False),
-        pa.field("entity_id", pa.string(), nullable=False),
-    ]
-)
-"""Schema of ``kg.title_truth``: which real title each record describes."""
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,15 @@ import pyarrow as pa
 
 from knowledge_graph._config import MatchConfig, check_columns, load_match_config
 from knowledge_graph._errors import InputDataError, MatchConfigError
-from knowledge_graph._pipeline import (
+from knowledge_graph._records import order_records
+from knowledge_graph._sample import generate_title_records
+from knowledge_graph._schemas import (
     PAIRS_SCHEMA,
+    RECORD_SCHEMA,
+    TRUTH_SCHEMA,
     entities_schema,
     matches_schema,
-    order_records,
 )
-from knowledge_graph._sample import RECORD_SCHEMA, TRUTH_SCHEMA, generate_title_records
 
 __all__ = [
     "commit_matches",
