@@ -117,6 +117,18 @@ class Database:
             raise
         connection.execute("COMMIT")
 
+    def open_snapshot(self) -> sqlite3.Connection:
+        """A new connection inside one read transaction; close it to end the snapshot.
+
+        Every statement on it sees the database as of its first read, whatever other
+        connections commit meanwhile (WAL keeps the older pages for it): for reads that span
+        many statements, such as a paged scan. This thread's own connection stays free to
+        write.
+        """
+        connection = self._open()
+        connection.execute("BEGIN")  # deferred: the snapshot starts at the first read
+        return connection
+
     def close(self) -> None:
         """Close this thread's connection (others close when their threads end)."""
         connection = getattr(self._local, "connection", None)

@@ -46,7 +46,9 @@ class GenerationInfo:
         created: When `Cache.new_generation` made it (UTC).
         published: When it was published (UTC), or None while open.
         writer_run_id: The Metaflow run (``Flow/run_id``) or caller that created it, if known.
-        key_count: Keys stored in it: counted at publish time; the live count while open.
+        key_count: Keys stored in it (expired ones not yet removed included): counted now
+            for the open and the current generation, at publish time for previous ones
+            (which no longer change).
     """
 
     id: str

@@ -178,11 +178,16 @@ class Cache:
     def scan(self, prefix: str = "", *, batch_size: int = 1000) -> Iterator[tuple[str, Any]]:
         """Yield ``(key, value)`` for keys starting with ``prefix``, in key order.
 
-        The scan reads the generation that is current when it starts, in pages of
-        ``batch_size``; if that generation is collected meanwhile it raises GenerationError.
+        The scan reads one generation from start to end: the one current when it starts,
+        whatever is published meanwhile (it is held back from collection while the scan is
+        open), in pages of ``batch_size`` keys. Never a partial result: on Redis, a scan that
+        pauses between two pages for longer than its lease (60 s) while that generation is
+        collected raises GenerationError instead.
         """
         if not isinstance(prefix, str):
             raise InvalidKeyError(f"scan prefix must be a str, got {type(prefix).__qualname__}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise InvalidKeyError(f"scan batch_size must be an int >= 1, got {batch_size!r}")
         for key, blob in self.backend.scan(self.namespace, prefix, batch_size):
             yield key, _codec.decode(blob, self._where(key))
 

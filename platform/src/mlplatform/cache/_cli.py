@@ -6,12 +6,12 @@ import json
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.table import Table as RichTable
 
+from mlplatform._output import emit, format_option
 from mlplatform.cache._backend import open_backend
 from mlplatform.cache._cache import Cache, list_namespaces
 from mlplatform.cache._codec import kind_of
+from mlplatform.cache._errors import CacheError
 from mlplatform.config import load_settings
 
 
@@ -37,35 +37,44 @@ def cache() -> None:
 @cache.command("ls")
 @click.argument("namespace", required=False)
 @click.option("--prefix", default="", help="Only keys starting with this.")
-@click.option("--limit", default=100, show_default=True, help="At most this many keys.")
-def ls(namespace: str | None, prefix: str, limit: int) -> None:
-    """List namespaces, or the keys of NAMESPACE's current generation."""
+@click.option(
+    "--limit", default=100, show_default=True, type=click.IntRange(min=0), help="At most N keys."
+)
+@format_option
+def ls(namespace: str | None, prefix: str, limit: int, output_format: str) -> None:
+    """List namespaces (current generation, keys), or the keys of NAMESPACE."""
     if namespace is None:
         settings = load_settings()
         backend = open_backend(settings.cache.backend, settings)  # one connection for all
         try:
-            names = list_namespaces(backend=backend)
-            if not names:
-                click.echo("no cache namespaces yet")
-            for name in names:
-                current = Cache(name, backend=backend).current_generation()
-                click.echo(f"{name}\t{current or '(nothing published)'}")
+            rows = []
+            for name in list_namespaces(backend=backend):
+                current = backend.current(name)
+                keys = backend.count(name, current) if current else 0
+                rows.append({"namespace": name, "current generation": current, "keys": keys})
         finally:
             backend.close()
+        emit(
+            rows,
+            ["namespace", "current generation", "keys"],
+            output_format,
+            keys=["namespace", "current generation"],
+            empty="no cache namespaces yet",
+        )
         return
     with Cache(namespace) as opened:
-        current = opened.current_generation()
-        if current is None:
-            raise click.ClickException(
+        if opened.current_generation() is None:
+            raise CacheError(
                 f"namespace {namespace!r} has no published generation; `mlp cache ls` lists "
                 "the namespaces that have one"
             )
-        entries = opened.backend.scan(namespace, prefix, max(1, min(limit, 1000)))
-        for shown, (key, blob) in enumerate(entries):
-            if shown == limit:
-                click.echo(f"... more keys; raise --limit (now {limit}) to see them")
+        rows = []
+        for key, blob in opened.backend.scan(namespace, prefix, max(1, min(limit, 1000))):
+            if len(rows) == limit:
+                click.echo(f"... more keys; raise --limit (now {limit}) to see them", err=True)
                 break
-            click.echo(f"{key}\t{kind_of(blob, key)}\t{len(blob)} bytes")
+            rows.append({"key": key, "kind": kind_of(blob, key), "bytes": len(blob)})
+    emit(rows, ["key", "kind", "bytes"], output_format, keys=["key"])
 
 
 @cache.command("get")
@@ -77,7 +86,7 @@ def get(namespace: str, key: str) -> None:
         missing = object()
         value = opened.get(key, missing)
         if value is missing:
-            raise click.ClickException(
+            raise CacheError(
                 f"no key {key!r} in the current generation "
                 f"({opened.current_generation() or 'none published'}) of namespace {namespace!r}"
             )
@@ -86,23 +95,26 @@ def get(namespace: str, key: str) -> None:
 
 @cache.command("generations")
 @click.argument("namespace")
-def generations(namespace: str) -> None:
+@format_option
+def generations(namespace: str, output_format: str) -> None:
     """List NAMESPACE's open, current and previous generations, newest first."""
     with Cache(namespace) as opened:
         infos = opened.generations()
-        if not infos:
-            raise click.ClickException(f"namespace {namespace!r} has no generations")
-        table = RichTable("generation", "status", "created", "published", "writer run", "keys")
-        for info in infos:
-            table.add_row(
-                info.id,
-                info.status,
-                _when(info.created),
-                _when(info.published),
-                info.writer_run_id or "-",
-                str(info.key_count),
-            )
-        Console(width=160).print(table)
+    if not infos:
+        raise CacheError(f"namespace {namespace!r} has no generations")
+    rows = [
+        {
+            "generation": info.id,
+            "status": info.status,
+            "created": info.created,
+            "published": info.published,
+            "writer run": info.writer_run_id,
+            "keys": info.key_count,
+        }
+        for info in infos
+    ]
+    columns = ["generation", "status", "created", "published", "writer run", "keys"]
+    emit(rows, columns, output_format, keys=["generation", "writer run"])
 
 
 @cache.command("rollback")

@@ -7,6 +7,8 @@ Keys of namespace ``ns`` share the hash tag ``{ns}``:
 - ``mlp:{ns}:v:<gen>:<key>``: a value; ``mlp:{ns}:i:<gen>``: a sorted set of its keys;
 - ``mlp:{ns}:gens`` (all generations by creation), ``:history`` (previous published ones,
   newest first), ``:garbage`` (marked for collection), ``:ttl``, ``:seq``;
+- ``mlp:{ns}:leases``: open scans, ``<gen>|<scan id>`` scored by when the lease ends (ms of
+  the server's clock); a generation with a live lease is not collected;
 - ``mlp:namespaces``: the set of namespaces.
 
 Every read and write is one Lua script, so it resolves the pointer and touches the values
@@ -17,9 +19,11 @@ Redis (and its replicas); Redis Cluster is not supported.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import math
+import secrets
 import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -44,6 +48,8 @@ logger = logging.getLogger(__name__)
 _UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, InvalidResponse)
 
 NAMESPACES_KEY = "mlp:namespaces"
+SCAN_LEASE_S = 60.0
+"""A scan's hold on its generation lasts this long after its latest page (default)."""
 _COLLECT_CHUNK = 1000
 
 _GET_ONE = """
@@ -69,7 +75,9 @@ local base = ARGV[1]
 local g = ARGV[4]
 if ARGV[3] == 'gen' then
   local status = redis.call('HGET', base .. 'g:' .. g, 'status')
-  if not status or status == 'garbage' then return redis.error_reply('MLP_NO_GENERATION') end
+  if not status or status == 'garbage' or status == 'collecting' then
+    return redis.error_reply('MLP_NO_GENERATION')
+  end
   if status ~= 'open' then return redis.error_reply('MLP_NOT_OPEN') end
 else
   local current = redis.call('GET', base .. 'current')
@@ -130,7 +138,9 @@ local base = ARGV[1]
 local g = ARGV[2]
 local m = base .. 'g:' .. g
 local status = redis.call('HGET', m, 'status')
-if not status or status == 'garbage' then return redis.error_reply('MLP_NO_GENERATION') end
+if not status or status == 'garbage' or status == 'collecting' then
+  return redis.error_reply('MLP_NO_GENERATION')
+end
 if status ~= 'open' then return redis.error_reply('MLP_NOT_OPEN') end
 local old = redis.call('GET', base .. 'current')
 redis.call('SET', base .. 'current', g)
@@ -183,10 +193,58 @@ return out
 _DISCARD = """
 local m = ARGV[1] .. 'g:' .. ARGV[2]
 local status = redis.call('HGET', m, 'status')
-if not status or status == 'garbage' then return redis.error_reply('MLP_NO_GENERATION') end
+if not status or status == 'garbage' or status == 'collecting' then
+  return redis.error_reply('MLP_NO_GENERATION')
+end
 if status ~= 'open' then return redis.error_reply('MLP_NOT_OPEN') end
 redis.call('HSET', m, 'status', 'garbage')
 redis.call('RPUSH', ARGV[1] .. 'garbage', ARGV[2])
+return 1
+"""
+
+# A scan leases the generation it reads so that collection waits for it. ARGV: base,
+# scan id, lease ms. Returns the current generation (leased), or false.
+_SCAN_START = """
+local g = redis.call('GET', ARGV[1] .. 'current')
+if not g then return false end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', ARGV[1] .. 'leases', now + tonumber(ARGV[3]), g .. '|' .. ARGV[2])
+return g
+"""
+
+# One page of a scan, renewing its lease. ARGV: base, generation, scan id, lease ms, start
+# (a ZRANGEBYLEX bound), page size. Returns {key, value, key, value, ...}, or the error
+# MLP_COLLECTED once collection of the generation has begun (its lease had run out).
+_SCAN_PAGE = """
+local base, g = ARGV[1], ARGV[2]
+local status = redis.call('HGET', base .. 'g:' .. g, 'status')
+if not status or status == 'collecting' then return redis.error_reply('MLP_COLLECTED') end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', base .. 'leases', now + tonumber(ARGV[4]), g .. '|' .. ARGV[3])
+local keys = redis.call('ZRANGEBYLEX', base .. 'i:' .. g, ARGV[5], '+', 'LIMIT', 0,
+  tonumber(ARGV[6]))
+local vp = base .. 'v:' .. g .. ':'
+local out = {}
+for i, k in ipairs(keys) do
+  out[2 * i - 1] = k
+  out[2 * i] = redis.call('GET', vp .. k)
+end
+return out
+"""
+
+# Claim a garbage generation for collection unless a scan holds a live lease on it; expired
+# leases are dropped. ARGV: base, generation. Returns 1 when claimed (status 'collecting').
+_CLAIM = """
+local base, g = ARGV[1], ARGV[2]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', base .. 'leases', '-inf', now)
+for _, lease in ipairs(redis.call('ZRANGE', base .. 'leases', 0, -1)) do
+  if string.sub(lease, 1, #g + 1) == g .. '|' then return 0 end
+end
+redis.call('HSET', base .. 'g:' .. g, 'status', 'collecting')
 return 1
 """
 
@@ -199,6 +257,9 @@ _SCRIPTS = {
     "publish": _PUBLISH,
     "rollback": _ROLLBACK,
     "discard": _DISCARD,
+    "scan_start": _SCAN_START,
+    "scan_page": _SCAN_PAGE,
+    "claim": _CLAIM,
 }
 
 
@@ -233,13 +294,22 @@ class RedisBackend(CacheBackend):
         url: ``redis://host:port/db`` (or ``rediss://``, ``unix://``).
         timeout_s: Connect and read timeout of every call; a call that takes longer fails
             with `CacheUnavailableError` instead of hanging. Calls are not retried.
+        scan_lease_s: How long an open scan holds its generation back from collection after
+            its latest page.
     """
 
     name = "redis"
 
-    def __init__(self, url: str, *, timeout_s: float = CacheSettings().timeout_s) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout_s: float = CacheSettings().timeout_s,
+        scan_lease_s: float = SCAN_LEASE_S,
+    ) -> None:
         self.url = url
         self.timeout_s = timeout_s
+        self.scan_lease_s = scan_lease_s
         self.client = redis.Redis.from_url(
             url,
             socket_timeout=timeout_s,
@@ -356,32 +426,43 @@ class RedisBackend(CacheBackend):
         return {key: value for key, value in zip(keys, values, strict=False) if value is not None}
 
     def scan(self, namespace: str, prefix: str, batch_size: int) -> Iterator[tuple[str, bytes]]:
+        # The scan leases its generation (renewed by every page) so that publishes meanwhile
+        # do not collect it under the reader: it reads one generation from start to end.
         base = _base(namespace)
-        generation = _text(self._call("get", base + "current"))
+        scan_id = secrets.token_hex(8)
+        lease_ms = str(max(1, round(self.scan_lease_s * 1000)))
+        generation = self._script("scan_start", base, scan_id, lease_ms)
         if generation is None:
             return
-        index, values, meta = base + "i:" + generation, f"{base}v:{generation}:", base + "g:"
+        generation = generation.decode()
         start = "[" + prefix
-        while True:
-            members = self._call("zrangebylex", index, start, "+", 0, batch_size)
-            if not members:
-                return
-            keys = [member.decode() for member in members]
-            commands = [("get", (values + key,)) for key in keys]
-            *blobs, status = self._pipeline([*commands, ("hget", (meta + generation, "status"))])
-            if status in (None, b"garbage"):
-                raise GenerationError(
-                    f"the generation being scanned in namespace {namespace!r} was collected "
-                    "during the scan (several publishes happened meanwhile); scan again."
-                )
-            for key, blob in zip(keys, blobs, strict=True):
-                if not key.startswith(prefix):
+        try:
+            while True:
+                try:
+                    reply = self._script(
+                        "scan_page", base, generation, scan_id, lease_ms, start, batch_size
+                    )
+                except ResponseError as error:
+                    if "MLP_COLLECTED" not in str(error):
+                        raise
+                    raise GenerationError(
+                        f"the generation being scanned in namespace {namespace!r} was "
+                        "collected: the scan paused for more than its lease "
+                        f"({self.scan_lease_s:g} s) between two pages while other publishes "
+                        "happened; scan again."
+                    ) from None
+                keys = [key.decode() for key in reply[0::2]]
+                for key, blob in zip(keys, reply[1::2], strict=True):
+                    if not key.startswith(prefix):
+                        return
+                    if blob is not None:  # expired or deleted
+                        yield key, blob
+                if len(keys) < batch_size:
                     return
-                if blob is not None:  # expired or deleted
-                    yield key, blob
-            if len(members) < batch_size:
-                return
-            start = "(" + keys[-1]
+                start = "(" + keys[-1]
+        finally:
+            with contextlib.suppress(CacheUnavailableError):
+                self._call("zrem", base + "leases", f"{generation}|{scan_id}")
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -467,7 +548,11 @@ class RedisBackend(CacheBackend):
     def collect(self, namespace: str) -> int:
         base = _base(namespace)
         garbage = [gen.decode() for gen in self._call("lrange", base + "garbage", 0, -1)]
+        collected = 0
         for generation in garbage:
+            if not self._script("claim", base, generation):
+                continue  # a scan is reading it; the next publish or collect tries again
+            collected += 1
             index, values = base + "i:" + generation, f"{base}v:{generation}:"
             while members := self._call("zrange", index, 0, _COLLECT_CHUNK - 1):
                 self._pipeline(
@@ -483,11 +568,9 @@ class RedisBackend(CacheBackend):
                     ("lrem", (base + "garbage", 0, generation)),
                 ]
             )
-        if garbage:
-            logger.debug(
-                "collected %d generation(s) of cache namespace %s", len(garbage), namespace
-            )
-        return len(garbage)
+        if collected:
+            logger.debug("collected %d generation(s) of cache namespace %s", collected, namespace)
+        return collected
 
     # -- metadata --------------------------------------------------------------------------
 
@@ -505,7 +588,7 @@ class RedisBackend(CacheBackend):
         for gen, meta in zip(ids, metas, strict=True):
             meta = {k.decode(): v.decode() for k, v in meta.items()}
             status = meta.get("status")
-            if status in (None, "garbage"):
+            if status in (None, "garbage", "collecting"):
                 continue
             published = meta.get("published")
             result.append(
@@ -518,8 +601,9 @@ class RedisBackend(CacheBackend):
                     created=utc_from_epoch(float(meta["created"])),
                     published=utc_from_epoch(float(published)) if published else None,
                     writer_run_id=meta.get("run_id") or None,
+                    # Open and current generations are still written to: count them now.
                     key_count=self.count(namespace, gen)
-                    if status == "open"
+                    if status == "open" or gen == _text(current)
                     else int(meta.get("key_count", 0)),
                 )
             )

@@ -15,7 +15,7 @@ import math
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -177,37 +177,30 @@ class SQLiteBackend(CacheBackend):
         return {key: value for key, value, expires in rows if expires is None or expires > now}
 
     def scan(self, namespace: str, prefix: str, batch_size: int) -> Iterator[tuple[str, bytes]]:
-        connection = self._conn()
-        gid = self._current_gid(connection, namespace)
-        if gid is None:
-            return
-        # Pages by key so that no transaction stays open while the caller iterates.
-        query = (
-            "SELECT key, value, expires FROM entries WHERE gid = ? AND key {} ? "
-            "ORDER BY key LIMIT ?"
-        )
-        after, operator = prefix, ">="
-        while True:
-            rows = connection.execute(query.format(operator), (gid, after, batch_size)).fetchall()
-            if rows and not self._alive(connection, gid):
-                raise GenerationError(
-                    f"the generation being scanned in namespace {namespace!r} was collected "
-                    "during the scan (several publishes happened meanwhile); scan again."
-                )
-            now = self._clock()
-            for key, value, expires in rows:
-                if not key.startswith(prefix):
-                    return
-                if expires is None or expires > now:
-                    yield key, value
-            if len(rows) < batch_size:
+        # One read transaction (a connection of its own) pins the WAL snapshot the scan
+        # starts from: publishing and collecting meanwhile do not change what it reads, and
+        # the caller may write through this backend while it iterates.
+        try:
+            connection = self._database.open_snapshot()
+        except (OSError, sqlite3.Error) as error:
+            raise CacheUnavailableError(
+                f"cannot read the SQLite cache {self.path}: {error}"
+            ) from None
+        with closing(connection):
+            gid = self._current_gid(connection, namespace)
+            if gid is None:
                 return
-            after, operator = rows[-1][0], ">"
-
-    @staticmethod
-    def _alive(connection: sqlite3.Connection, gid: int) -> bool:
-        row = connection.execute("SELECT status FROM generations WHERE gid = ?", (gid,)).fetchone()
-        return row is not None and row[0] != "garbage"
+            cursor = connection.execute(
+                "SELECT key, value, expires FROM entries WHERE gid = ? AND key >= ? ORDER BY key",
+                (gid, prefix),
+            )
+            while rows := cursor.fetchmany(batch_size):
+                now = self._clock()
+                for key, value, expires in rows:
+                    if not key.startswith(prefix):
+                        return
+                    if expires is None or expires > now:
+                        yield key, value
 
     @staticmethod
     def _current_gid(connection: sqlite3.Connection, namespace: str) -> int | None:
@@ -442,7 +435,7 @@ class SQLiteBackend(CacheBackend):
         ).fetchall()
         result = []
         for gid, gen, status, created, published, run_id, key_count in rows:
-            if status == "open":
+            if status == "open" or gid == current:  # still written to: count them now
                 key_count = self.count(namespace, gen)
             result.append(
                 GenerationInfo(

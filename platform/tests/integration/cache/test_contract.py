@@ -125,6 +125,39 @@ def test_scan_yields_prefixed_keys_in_order_across_pages(make_cache):
     assert cache.keys("zzz") == []
 
 
+def test_a_paused_scan_reads_its_whole_generation_while_newer_ones_are_published(make_cache):
+    cache = make_cache(keep_generations=0)  # every publish collects the one it replaced
+    first = {f"k{i:03d}": "first" for i in range(250)}
+    publish_generation(cache, first)
+    scan = cache.scan(batch_size=40)
+    read = dict([next(scan)])
+    for number in range(3):
+        publish_generation(cache, {f"k{i:03d}": number for i in range(250)})
+    read.update(scan)
+    assert read == first
+    assert cache.get("k000") == 2
+    cache.discard(cache.new_generation())  # collection runs again after the scan ended
+    assert [info.status for info in cache.generations()] == ["current"]
+
+
+def test_an_abandoned_scan_does_not_keep_its_generation(make_cache):
+    cache = make_cache(keep_generations=0)
+    old = publish_generation(cache, {f"k{i}": i for i in range(100)})
+    scan = cache.scan(batch_size=10)
+    next(scan)
+    scan.close()
+    publish_generation(cache, {"k0": "new"})
+    assert old not in {info.id for info in cache.generations()}
+    assert cache.backend.count("titles", old) == 0
+
+
+def test_scan_batch_size_must_be_positive(make_cache):
+    cache = make_cache()
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(InvalidKeyError, match="batch_size must be an int >= 1"):
+            list(cache.scan(batch_size=bad))
+
+
 def test_scan_of_a_namespace_without_generation_is_empty(make_cache):
     assert list(make_cache("empty").scan()) == []
 
@@ -409,3 +442,13 @@ def test_thread_readers_never_see_a_mix_during_publishes(make_cache):
     assert problems == []
     assert all(len(numbers) >= 2 for numbers in seen), seen  # they did read across publishes
     assert reader_cache.get("k0") == 15
+
+
+def test_the_current_generations_key_count_follows_put_and_delete(make_cache):
+    # Issue 12: `mlp cache generations` kept the count of publish time after Cache.put.
+    cache = make_cache()
+    publish_generation(cache, {"a": 1, "b": 2})
+    cache.put("c", 3)
+    cache.delete("a")
+    (current,) = [info for info in cache.generations() if info.status == "current"]
+    assert current.key_count == 2 == len(cache.keys())

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from mlplatform.cache import Cache, CacheUnavailableError
+from mlplatform.cache import Cache, CacheUnavailableError, GenerationError
 from mlplatform.config import load_settings
 from mlplatform.testing import free_port
 
@@ -57,6 +57,34 @@ READER = textwrap.dedent(
         numbers.append(values.pop())
     print(json.dumps({"numbers": sorted(set(numbers)), "reads": len(numbers),
                       "in_order": numbers == sorted(numbers), "problems": problems}))
+    """
+)
+
+
+SCANNER = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    from mlplatform.cache import Cache, GenerationError
+
+    namespace, count = sys.argv[1], int(sys.argv[2])
+    ready, stop = Path(sys.argv[3]), Path(sys.argv[4])
+    cache = Cache(namespace)
+    numbers, problems, errors = [], [], []
+    ready.touch()
+    while not stop.exists():
+        try:
+            items = list(cache.scan(batch_size=30))
+        except GenerationError as error:
+            errors.append(str(error))
+            continue
+        values = {value for _, value in items}
+        if len(items) != count or len(values) != 1:
+            problems.append(f"partial or mixed: {len(items)} keys, values {sorted(values)[:5]}")
+        else:
+            numbers.append(values.pop())
+    print(json.dumps({"numbers": numbers, "problems": problems[:5], "partial": len(problems),
+                      "errors": errors[:3]}))
     """
 )
 
@@ -170,6 +198,54 @@ def test_readers_in_other_processes_never_see_a_mix_during_publishes(make_cache,
     assert cache.get("k0") == 20
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_scans_in_other_processes_read_one_whole_generation_while_old_ones_are_collected(
+    make_cache, tmp_path: Path
+):
+    # Issue 12: pages of a scan came back empty or short while publishes collected the
+    # generation being scanned, and the scan just ended. Collection is on (keep 1).
+    count, publishes = 600, 100
+    cache = make_cache(keep_generations=1)
+    publish_generation(cache, {f"k{i:04d}": 0 for i in range(count)})
+    stop = tmp_path / "stop"
+    scanners, ready_files = [], []
+    for index in range(2):
+        ready = tmp_path / f"ready-{index}"
+        ready_files.append(ready)
+        scanners.append(
+            subprocess.Popen(
+                [sys.executable, "-c", SCANNER, "titles", str(count), str(ready), str(stop)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    try:
+        wait_for(lambda: all(path.exists() for path in ready_files), "the scanners to start")
+        for number in range(1, publishes + 1):
+            publish_generation(cache, {f"k{i:04d}": number for i in range(count)})
+        stop.touch()
+        reports = []
+        for scanner in scanners:
+            out, err = scanner.communicate(timeout=120)
+            assert scanner.returncode == 0, err
+            reports.append(json.loads(out))
+    finally:
+        stop.touch()
+        for scanner in scanners:
+            scanner.kill()
+
+    for report in reports:
+        assert report["partial"] == 0, report["problems"]
+        assert report["errors"] == []
+        assert report["numbers"] == sorted(report["numbers"])  # never back in time
+        assert len(set(report["numbers"])) >= 2, report["numbers"]  # scanned across publishes
+    generations = cache.generations()
+    assert [info.status for info in generations] == ["current", "previous"]  # others collected
+    assert len(list(cache.scan())) == count
+
+
 # -- Redis unreachable ----------------------------------------------------------------------
 
 
@@ -221,3 +297,49 @@ def test_redis_that_never_answers_fails_after_the_timeout_instead_of_hanging(mlp
 def test_env_of_subprocesses_selects_the_same_backend(cache_settings):
     # The reliability tests rely on the environment carrying the backend to subprocesses.
     assert os.environ.get("MLP_CACHE__BACKEND", "sqlite") == cache_settings.cache.backend
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(60)
+def test_a_redis_scan_paused_past_its_lease_fails_instead_of_returning_part(
+    mlp_home, monkeypatch, redis_server
+):
+    from mlplatform.cache._redis import RedisBackend
+
+    backend = RedisBackend(redis_server, scan_lease_s=0.2)
+    cache = Cache("lease", backend=backend, keep_generations=0)
+    publish_generation(cache, {f"k{i:03d}": "old" for i in range(100)})
+    scan = cache.scan(batch_size=10)
+    assert next(scan) == ("k000", "old")
+    time.sleep(0.5)  # the lease runs out
+    publish_generation(cache, {"k000": "new"})  # collects the old generation
+    with pytest.raises(GenerationError, match=r"paused for more than its lease \(0.2 s\)"):
+        list(scan)
+    backend.close()
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(60)
+def test_a_server_that_is_not_redis_gives_a_clear_error(mlp_home, monkeypatch):
+    # Issue 12: a Redis URL pointing at another kind of server raised InvalidResponse.
+    import threading
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        port = server.getsockname()[1]
+
+        def answer_like_http() -> None:
+            while True:
+                try:
+                    connection, _ = server.accept()
+                except OSError:
+                    return
+                with connection:
+                    connection.recv(1024)
+                    connection.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+
+        threading.Thread(target=answer_like_http, daemon=True).start()
+        cache = redis_cache(monkeypatch, f"redis://127.0.0.1:{port}/0", 1.0)
+        with pytest.raises(CacheUnavailableError, match="not as a Redis server does"):
+            cache.get("k")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -38,21 +40,39 @@ def test_ls_lists_namespaces_and_keys(titles):
     generation = publish(titles, {f"title:{i}": i for i in range(5)} | {"blob": b"xyz"})
     Cache("other").put("k", 1)
 
-    result = mlp_cache("ls")
+    result = mlp_cache("ls", "--format", "csv")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].startswith("other\t")
-    assert lines[1] == f"titles\t{generation}"
+    assert lines[0] == "namespace,current generation,keys"
+    assert lines[1].startswith("other,") and lines[1].endswith(",1")
+    assert lines[2] == f"titles,{generation},6"
 
-    result = mlp_cache("ls", "titles", "--prefix", "title:", "--limit", "3")
+    result = mlp_cache("ls", "titles", "--prefix", "title:", "--limit", "3", "--format", "json")
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines() == [
-        "title:0\tjson\t7 bytes",
-        "title:1\tjson\t7 bytes",
-        "title:2\tjson\t7 bytes",
-        "... more keys; raise --limit (now 3) to see them",
+    assert json.loads(result.stdout) == [
+        {"key": f"title:{i}", "kind": "json", "bytes": 7} for i in range(3)
     ]
-    assert "blob\tbytes\t9 bytes" in mlp_cache("ls", "titles").output
+    assert "... more keys; raise --limit (now 3) to see them" in result.stderr
+    table = mlp_cache("ls", "titles").output
+    assert "blob" in table and "bytes" in table and "9" in table
+
+
+def test_listings_are_never_cut_or_wrapped_when_piped(titles):
+    # Issue 12: ids were cut and rows wrapped at 80 columns when the output was piped.
+    long_key = "title:" + "x" * 150
+    titles.put(long_key, 1)
+    lines = mlp_cache("ls", "titles").output.splitlines()
+    assert any(long_key in line for line in lines)
+    generation = titles.current_generation()
+    assert any(
+        generation in line for line in mlp_cache("generations", "titles").output.splitlines()
+    )
+
+
+def test_counts_below_zero_are_refused(titles):
+    result = mlp_cache("ls", "titles", "--limit", "-1")
+    assert result.exit_code == 2
+    assert "-1 is not in the range x>=0" in result.output
 
 
 def test_ls_of_an_unknown_namespace_is_an_error(mlp_home):
@@ -95,14 +115,31 @@ def test_generations_shows_status_and_metadata(titles):
     first = publish(titles, {"a": 1}, run_id="ScoresFlow/1")
     second = publish(titles, {"a": 2, "b": 2}, run_id="ScoresFlow/2")
     open_one = titles.new_generation(run_id="ScoresFlow/3")
-    result = mlp_cache("generations", "titles")
+    result = mlp_cache("generations", "titles", "--format", "json")
     assert result.exit_code == 0, result.output
-    rows = [line for line in result.output.splitlines() if "ScoresFlow" in line]
-    assert len(rows) == 3
-    assert open_one in rows[0] and "open" in rows[0]
-    assert second in rows[1] and "current" in rows[1] and rows[1].rstrip(" │").endswith("2")
-    assert first in rows[2] and "previous" in rows[2]
+    rows = json.loads(result.output)
+    assert [(row["generation"], row["status"], row["writer run"], row["keys"]) for row in rows] == [
+        (open_one, "open", "ScoresFlow/3", 0),
+        (second, "current", "ScoresFlow/2", 2),
+        (first, "previous", "ScoresFlow/1", 1),
+    ]
+    assert rows[0]["published"] is None and rows[1]["published"].endswith("+00:00")
+    table = mlp_cache("generations", "titles").output
+    assert all(generation in table for generation in (first, second, open_one))
     assert mlp_cache("generations", "nothing").exit_code == 2
+
+
+def test_generations_and_ls_agree_on_the_key_count_after_put(titles):
+    publish(titles, {"a": 1})
+    titles.put("b", 2)
+    listed = mlp_cache("ls", "--format", "json").output
+    (namespace,) = json.loads(listed)
+    (current,) = [
+        row
+        for row in json.loads(mlp_cache("generations", "titles", "--format", "json").output)
+        if row["status"] == "current"
+    ]
+    assert namespace["keys"] == current["keys"] == 2
 
 
 def test_rollback_switches_back_and_reports(titles):
