@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,38 @@ def publish_generation(cache: Cache, values: dict) -> str:
     return generation
 
 
+def run_alongside(
+    script: str, processes: int, count: int, tmp_path: Path, work: Callable[[], None]
+) -> list[dict]:
+    """Start ``processes`` copies of ``script`` (namespace ``titles``, ``count`` keys), run
+    ``work`` once they are all reading, stop them, and return their JSON reports."""
+    stop = tmp_path / "stop"
+    ready_files = [tmp_path / f"ready-{index}" for index in range(processes)]
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, "titles", str(count), str(ready), str(stop)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for ready in ready_files
+    ]
+    try:
+        wait_for(lambda: all(path.exists() for path in ready_files), "the readers to start")
+        work()
+        stop.touch()
+        reports = []
+        for child in children:
+            out, err = child.communicate(timeout=120)
+            assert child.returncode == 0, err
+            reports.append(json.loads(out))
+        return reports
+    finally:
+        stop.touch()
+        for child in children:
+            child.kill()
+
+
 def wait_for(condition, what: str, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
@@ -161,36 +194,13 @@ def test_readers_in_other_processes_never_see_a_mix_during_publishes(make_cache,
             writer.put_many({f"k{i}": number for i in range(count)})
         pending.append(generation)
 
-    stop = tmp_path / "stop"
-    readers, ready_files = [], []
-    for index in range(3):
-        ready = tmp_path / f"ready-{index}"
-        ready_files.append(ready)
-        readers.append(
-            subprocess.Popen(
-                [sys.executable, "-c", READER, "titles", str(count), str(ready), str(stop)],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        )
-    try:
-        wait_for(lambda: all(path.exists() for path in ready_files), "the readers to start")
+    def publish_all() -> None:
         for generation in pending:
             time.sleep(0.03)
             cache.publish(generation)
         time.sleep(0.1)
-        stop.touch()
-        reports = []
-        for reader in readers:
-            out, err = reader.communicate(timeout=60)
-            assert reader.returncode == 0, err
-            reports.append(json.loads(out))
-    finally:
-        stop.touch()
-        for reader in readers:
-            reader.kill()
 
+    reports = run_alongside(READER, 3, count, tmp_path, publish_all)
     for report in reports:
         assert report["problems"] == []
         assert report["in_order"], report["numbers"]
@@ -208,34 +218,12 @@ def test_scans_in_other_processes_read_one_whole_generation_while_old_ones_are_c
     count, publishes = 600, 100
     cache = make_cache(keep_generations=1)
     publish_generation(cache, {f"k{i:04d}": 0 for i in range(count)})
-    stop = tmp_path / "stop"
-    scanners, ready_files = [], []
-    for index in range(2):
-        ready = tmp_path / f"ready-{index}"
-        ready_files.append(ready)
-        scanners.append(
-            subprocess.Popen(
-                [sys.executable, "-c", SCANNER, "titles", str(count), str(ready), str(stop)],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        )
-    try:
-        wait_for(lambda: all(path.exists() for path in ready_files), "the scanners to start")
+
+    def publish_many() -> None:
         for number in range(1, publishes + 1):
             publish_generation(cache, {f"k{i:04d}": number for i in range(count)})
-        stop.touch()
-        reports = []
-        for scanner in scanners:
-            out, err = scanner.communicate(timeout=120)
-            assert scanner.returncode == 0, err
-            reports.append(json.loads(out))
-    finally:
-        stop.touch()
-        for scanner in scanners:
-            scanner.kill()
 
+    reports = run_alongside(SCANNER, 2, count, tmp_path, publish_many)
     for report in reports:
         assert report["partial"] == 0, report["problems"]
         assert report["errors"] == []
