@@ -1,8 +1,11 @@
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from mlplatform.config import ConfigError, load_settings, metaflow_config
+from mlplatform.config import ConfigError, find_workspace_root, load_settings, metaflow_config
 
 PRODUCTION = {
     "MLP_PROFILE": "production",
@@ -182,3 +185,77 @@ def test_metaflow_user_falls_back_to_local_for_root(tmp_path, monkeypatch):
     assert load_settings({"MLP_HOME": str(tmp_path)}).metaflow_user == "maria"
     monkeypatch.setenv("METAFLOW_USER", "ci-bot")
     assert load_settings({"MLP_HOME": str(tmp_path)}).metaflow_user == "ci-bot"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[local]\ncache = 3\n", r"\[local\] cache = 3 is not a table; expected a table of keys"),
+        ("profile = 3\n", r"profile = 3 must be a string, one of \['local', 'production'\]"),
+    ],
+)
+def test_a_section_that_is_not_a_table_is_one_clear_error(tmp_path, text, expected):
+    # Issue 12: `cache = 3` under [local] raised a TypeError.
+    with pytest.raises(ConfigError, match=expected):
+        load_settings(write_config(tmp_path, text))
+
+
+def test_a_config_file_that_is_not_utf8_is_one_clear_error(tmp_path):
+    env = write_config(tmp_path, "")
+    Path(env["MLP_CONFIG"]).write_bytes(b'[local.cache]\nbackend = "sq\xe9lite"\n')
+    with pytest.raises(ConfigError, match=r"is not UTF-8 text \(byte 27 is 0xe9\)"):
+        load_settings(env)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("MLP_ORCHESTRATION__MAX_CONCURRENT_RUNS", "0", "greater than or equal to 1"),
+        ("MLP_ORCHESTRATION__MAX_CONCURRENT_RUNS", "-1", "greater than or equal to 1"),
+        ("MLP_DATA__READ_THREADS", "0", "greater than or equal to 1"),
+        ("MLP_CACHE__KEEP_GENERATIONS", "-2", "greater than or equal to 0"),
+        ("MLP_CACHE__TIMEOUT_S", "0", "greater than 0"),
+    ],
+)
+def test_out_of_range_settings_are_refused_not_clamped(tmp_path, variable, value, expected):
+    # Issue 12: max_concurrent_runs = 0 or -1 and read_threads = 0 were clamped to 1.
+    section, key = variable.removeprefix("MLP_").lower().split("__")
+    with pytest.raises(ConfigError) as error:
+        load_settings({"MLP_HOME": str(tmp_path), variable: value})
+    message = str(error.value)
+    assert f"env {variable}: {section}.{key} = {value!r} is invalid" in message
+    assert expected in message
+
+
+def test_a_flow_run_with_a_bad_profile_fails_in_one_line(tmp_path):
+    # Issue 12: `MLP_PROFILE=foo python flow.py show` printed 33 lines of traceback.
+    flow = find_workspace_root() / "platform" / "tests" / "flows_example" / "ingest_flow.py"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLP_")}
+    result = subprocess.run(
+        [sys.executable, str(flow), "show"],
+        env=env | {"MLP_PROFILE": "foo", "METAFLOW_USER": "tester", "MLP_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: MLP_PROFILE = 'foo' is not a profile; valid profiles are ('local', 'production')"
+    ]
+
+
+def test_every_layer_section_is_known_and_defaults_resolve(tmp_path):
+    settings = load_settings(write_config(tmp_path, ""))
+    assert list(settings.sections) == [
+        "storage",
+        "metaflow",
+        "data",
+        "compute",
+        "orchestration",
+        "argo",
+        "cache",
+    ]
+    assert settings.orchestration.flows_dir == settings.root / "pipelines"
+    assert settings.source_of("cache", "backend") == "default"
+    with pytest.raises(AttributeError, match="settings have no section 'hosting'"):
+        _ = settings.hosting

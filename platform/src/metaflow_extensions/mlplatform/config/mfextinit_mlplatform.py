@@ -16,12 +16,21 @@ TOGGLE_DECOSPECS = ["mlp_events"]
 
 def _profile_values() -> dict[str, object]:
     import os
+    import sys
 
-    from mlplatform.config import load_settings, metaflow_config
+    from mlplatform.config import ConfigError, load_settings, metaflow_config
 
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        # Unusable settings: say why in one line, as `mlp` does, instead of a traceback
+        # through Metaflow's import machinery; running on Metaflow's own defaults instead
+        # would write to the user's home.
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     values = {
         name: value
-        for name, value in metaflow_config(load_settings()).items()
+        for name, value in metaflow_config(settings).items()
         if f"METAFLOW_{name}" not in os.environ
     }
     # Metaflow derives its S3 client's endpoint from S3_ENDPOINT_URL while its config module
