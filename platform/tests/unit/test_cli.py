@@ -86,3 +86,52 @@ def test_bad_config_is_one_clear_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error: MLP_PROFILE = 'qa' is not a profile")
     assert "Traceback" not in result.stderr
+
+
+def test_doctor_checks_the_backends_the_profile_names_not_fixed_ones(tmp_path):
+    # Issue 11: production doctor probed Redis whatever cache.backend said, and the REST
+    # catalog's /v1/config whatever data.catalog type was configured.
+    from mlplatform.testing import free_port
+
+    closed = f"127.0.0.1:{free_port()}"
+    env = {
+        "MLP_PROFILE": "production",
+        "MLP_HOME": str(tmp_path),
+        "MLP_STORAGE__S3_ROOT": "s3://bucket/mlp",
+        "MLP_STORAGE__S3_ENDPOINT_URL": f"http://{closed}",
+        "MLP_METAFLOW__METADATA_SERVICE_URL": f"http://{closed}",
+        "MLP_CACHE__BACKEND": "sqlite",
+        "MLP_DATA__CATALOG": "sql",
+        "MLP_DATA__CATALOG_URI": f"sqlite:///{tmp_path / 'catalog.db'}",
+    }
+    result = run_mlp("doctor", "--help", env=env)
+    assert result.returncode == 0
+    result = run_mlp("doctor", env=env)
+    lines = result.stdout.splitlines()
+    cache = next(line for line in lines if line.startswith("│ cache "))
+    assert "sqlite" in cache and "ok" in cache and "redis" not in cache
+    catalog = next(line for line in lines if line.startswith("│ data catalog "))
+    assert "sql " in catalog and "ok" in catalog and "/v1/config" not in result.stdout
+    assert "not usable: object storage, metadata service" in result.stdout
+
+
+def test_doctor_shows_each_setting_and_where_it_came_from(mlp_home):
+    result = run_mlp(
+        "doctor", env={"MLP_HOME": str(mlp_home), "MLP_ORCHESTRATION__MAX_ATTEMPTS": "5"}
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    row = next(line for line in result.stdout.splitlines() if "orchestration.max_attempts" in line)
+    assert "5" in row and "env MLP_ORCHESTRATION__MAX_ATTEMPTS" in row
+    row = next(line for line in result.stdout.splitlines() if "cache.keep_generations" in line)
+    assert "default" in row
+
+
+def test_doctor_never_prints_a_password(mlp_home):
+    env = {
+        "MLP_HOME": str(mlp_home),
+        "MLP_CACHE__BACKEND": "redis",
+        "MLP_CACHE__REDIS_URL": "redis://:hunter2@127.0.0.1:1/0",
+    }
+    result = run_mlp("doctor", env=env)
+    assert "hunter2" not in result.stdout + result.stderr
+    assert "redis://:***@127.0.0.1:1/0" in result.stdout
