@@ -26,6 +26,8 @@ from knowledge_graph._schemas import (
     entities_schema,
     matches_schema,
 )
+from mlplatform.config import load_settings
+from mlplatform.data import DataFrame, Shard, Table, WriteManifest, ensure_tables
 
 __all__ = [
     "commit_matches",
@@ -56,9 +58,6 @@ def flow_config(text: str) -> dict[str, Any]:
     """
     config = load_match_config(text)
     try:
-        from mlplatform.config import load_settings
-        from mlplatform.data import Table
-
         settings = load_settings()
         table = Table(config.input_table)
         if table.exists():
@@ -75,50 +74,50 @@ def flow_config(text: str) -> dict[str, Any]:
 def ensure_input_table(
     config: MatchConfig, *, n_records: int, n_sources: int, seed: int
 ) -> int | None:
-    """Resolve the input table, seeding it from the generator in the local profile.
+    """Resolve the input table, seeding it and the truth table in the local profile.
+
+    When the input table is missing in the local profile, `mlplatform.data.ensure_tables`
+    creates it (and the truth table, if the config names one) from generated sample data;
+    when it exists, nothing is seeded.
+
+    Args:
+        config: The matching configuration (input and truth table names, columns).
+        n_records: Records to generate when seeding.
+        n_sources: Sources to generate them from.
+        seed: Random seed of the generator.
 
     Returns:
         The input's current snapshot id (None for a table that holds no data yet).
 
     Raises:
-        InputDataError: The table is missing outside the local profile.
+        TableNotFoundError: The input table is missing outside the local profile.
         MatchConfigError: The configuration names a column the table lacks.
     """
-    from mlplatform.config import load_settings
-    from mlplatform.data import Table
+    schemas = {config.input_table: RECORD_SCHEMA}
+    if config.truth_table:
+        schemas[config.truth_table] = TRUTH_SCHEMA
 
-    settings = load_settings()
-    table = Table(config.input_table)
-    if not table.exists():
-        if settings.profile != "local":
-            raise InputDataError(
-                f"input table {config.input_table} does not exist in the {settings.profile} "
-                "profile; its producer must create it (only the local profile seeds sample data)"
-            )
+    def sample() -> dict[str, pa.Table]:
         logger.info(
-            "input table %s is missing: seeding it with %d generated records from %d sources "
-            "(seed %d), local profile",
+            "%s: seeding it with %d generated records from %d sources (seed %d)",
             config.input_table,
             n_records,
             n_sources,
             seed,
         )
-        sample = generate_title_records(n_records=n_records, n_sources=n_sources, seed=seed)
-        table.create(RECORD_SCHEMA, exist_ok=True)
-        table.write(sample.records)
+        data = generate_title_records(n_records=n_records, n_sources=n_sources, seed=seed)
+        tables = {config.input_table: data.records}
         if config.truth_table:
-            truth = Table(config.truth_table)
-            truth.create(TRUTH_SCHEMA, exist_ok=True)
-            truth.write(sample.truth, mode="overwrite")
-            logger.info("wrote the sample's ground truth to %s", config.truth_table)
+            tables[config.truth_table] = data.truth
+        return tables
+
+    table = ensure_tables(schemas, sample)[config.input_table]
     check_columns(config, table.schema, config.input_table)
     return table.current_snapshot_id
 
 
 def load_records(config: MatchConfig, snapshot_id: int | None) -> pa.Table:
     """The configured columns of one snapshot of the input table, in `order_records` order."""
-    from mlplatform.data import DataFrame, Table
-
     table = Table(config.input_table)
     columns = list(config.columns())
     if snapshot_id is None:
@@ -128,9 +127,7 @@ def load_records(config: MatchConfig, snapshot_id: int | None) -> pa.Table:
     return order_records(records, config)
 
 
-def _create(name: str, schema: pa.Schema) -> Any:
-    from mlplatform.data import Table
-
+def _create(name: str, schema: pa.Schema) -> Table:
     return Table(name).create(schema, exist_ok=True)
 
 
@@ -147,7 +144,7 @@ def write_pairs(
     right: np.ndarray,
     records_snapshot_id: int | None,
     match_tasks: int = 0,
-) -> tuple[int | None, list[Any]]:
+) -> tuple[int | None, list[Shard | None]]:
     """Replace the candidate pairs table with these pairs and split it into shards.
 
     Args:
@@ -187,10 +184,10 @@ def write_pairs(
     return snapshot_id, (shards or [None])
 
 
-def load_pair_shard(shard: Any, records_snapshot_id: int | None) -> tuple[np.ndarray, np.ndarray]:
+def load_pair_shard(
+    shard: Shard | None, records_snapshot_id: int | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Left and right record indices of one shard (empty for the ``None`` shard)."""
-    from mlplatform.data import DataFrame
-
     if shard is None:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     pairs = DataFrame.load(shard).to_arrow()
@@ -206,27 +203,21 @@ def load_pair_shard(shard: Any, records_snapshot_id: int | None) -> tuple[np.nda
     )
 
 
-def stage_matches(config: MatchConfig, matches: pa.Table) -> Any:
+def stage_matches(config: MatchConfig, matches: pa.Table) -> WriteManifest:
     """Stage one task's matches; returns the writer's manifest (commit it in the join)."""
-    from mlplatform.data import Table
-
     writer = Table(config.matches_table).writer()
     if matches.num_rows:
         writer.write(matches)
     return writer.manifest()
 
 
-def commit_matches(config: MatchConfig, manifests: Sequence[Any]) -> int | None:
+def commit_matches(config: MatchConfig, manifests: Sequence[WriteManifest]) -> int | None:
     """Replace the matches table with all staged matches in one snapshot."""
-    from mlplatform.data import Table
-
     return Table(config.matches_table).commit(list(manifests), mode="overwrite")
 
 
 def load_matches(config: MatchConfig, snapshot_id: int | None) -> pa.Table:
     """One snapshot of the matches table."""
-    from mlplatform.data import DataFrame, Table
-
     table = Table(config.matches_table)
     if snapshot_id is None:
         return table.schema.empty_table()
@@ -241,8 +232,6 @@ def write_entities(config: MatchConfig, entities: pa.Table) -> int | None:
 
 def load_truth(config: MatchConfig) -> pa.Table | None:
     """The truth table, or None when the config names none or it does not exist."""
-    from mlplatform.data import DataFrame, Table
-
     if not config.truth_table:
         return None
     table = Table(config.truth_table)
