@@ -14,7 +14,6 @@ from pathlib import Path
 
 import knowledge_graph as kg
 from metaflow import Config, FlowSpec, Parameter, card, current, step
-from metaflow.cards import Markdown, Table
 
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 logger = logging.getLogger("knowledge_graph.flow")
@@ -156,8 +155,7 @@ class TitleEntityResolutionFlow(FlowSpec):
             logger.info("no records in %s: zero entities written", config.input_table)
         else:
             logger.info("%d records resolved into %d entities", records.num_rows, self.n_entities)
-        largest = entities.sort_by([("size", "descending")]).slice(0, 5).to_pylist()
-        self.example_entities = largest
+        self.example_entities = kg.largest_entities(entities)
         self.next(self.evaluate)
 
     @card(type="blank")
@@ -177,25 +175,14 @@ class TitleEntityResolutionFlow(FlowSpec):
             "entities": self.n_entities,
         }
         logger.info("metrics: %s", self.metrics)
-        current.card.append(Markdown("# Title entity resolution"))
-        if not quality:
-            current.card.append(Markdown("No truth table: quality metrics are not computed."))
-        rows = [[name, f"{value:.4f}" if isinstance(value, float) else str(value)]
-                for name, value in self.metrics.items()]  # fmt: skip
-        current.card.append(Table(rows, headers=["metric", "value"]))
-        current.card.append(Markdown(f"Candidate pairs by blocking rule: `{self.pairs_by_rule}`"))
-        current.card.append(Markdown("## Largest entities"))
-        example_rows = [
-            [
-                entity["entity_id"],
-                entity["size"],
-                "; ".join(" / ".join(str(v) for v in m.values()) for m in entity["members"]),
-                *(str(entity[c]) for c in config.canonical_columns),
-            ]
-            for entity in self.example_entities
-        ]
-        current.card.append(
-            Table(example_rows, headers=["entity", "size", "members", *config.canonical_columns])
+        current.card.extend(
+            kg.evaluation_card(
+                self.metrics,
+                has_truth=bool(quality),
+                pairs_by_rule=self.pairs_by_rule,
+                entities=self.example_entities,
+                canonical_columns=config.canonical_columns,
+            )
         )
         self.next(self.end)
 

@@ -12,6 +12,7 @@ from knowledge_graph._blocking import (
     candidate_pairs,
     pairs_pass_blocking,
 )
+from knowledge_graph._card import evaluation_card, largest_entities
 from knowledge_graph._cluster import cluster_matches, resolve_entities
 from knowledge_graph._compare import (
     PreparedRecords,
@@ -105,9 +106,11 @@ __all__ = [
     "entities_schema",
     "estimate_u",
     "evaluate_resolution",
+    "evaluation_card",
     "expectation_maximisation",
     "flow_config",
     "generate_title_records",
+    "largest_entities",
     "load_match_config",
     "load_matches",
     "load_pair_shard",
