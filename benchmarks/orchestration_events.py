@@ -107,7 +107,7 @@ def main() -> None:
     from mlplatform.config import load_settings
 
     settings = load_settings()
-    log = EventLog.for_settings(settings)
+    log = EventLog.from_settings(settings)
     results: dict[str, float] = {}
     try:
         latencies = []

@@ -34,11 +34,18 @@ def events() -> None:
 @click.option("--payload", default="{}", show_default=True, help="A JSON object.")
 @click.option("--id", "event_id", default=None, help="Event id (default: a new uuid).")
 def events_publish(name: str, payload: str, event_id: str | None) -> None:
-    """Publish event NAME with a JSON --payload."""
+    """Publish event NAME with a JSON --payload.
+
+    Publishing an id again with the same name and payload stores nothing; with another
+    payload it is an error.
+    """
     from mlplatform.orchestration._events import parse_payload, publish
 
     event = publish(name, parse_payload(payload), event_id=event_id, source="cli")
-    click.echo(f"published {event.name} id={event.id}")
+    if event.duplicate:
+        click.echo(f"already published {event.name} id={event.id} (same payload; nothing stored)")
+    else:
+        click.echo(f"published {event.name} id={event.id}")
 
 
 @events.command("ls")
@@ -46,7 +53,7 @@ def events_publish(name: str, payload: str, event_id: str | None) -> None:
 @click.option("--limit", default=50, show_default=True, help="The newest this many.")
 def events_ls(name: str | None, limit: int) -> None:
     """List the latest events of the local event log."""
-    from mlplatform.orchestration._events import EventLog
+    from mlplatform.orchestration._local import EventLog
 
     settings = load_settings()
     if settings.orchestration.backend != "local":
@@ -56,7 +63,7 @@ def events_ls(name: str | None, limit: int) -> None:
             "logs or the sensors' triggered workflows)"
         )
     table = RichTable("seq", "time (UTC)", "name", "id", "source", "payload", title="events")
-    for event in EventLog.for_settings(settings).list(name=name, limit=limit):
+    for event in EventLog.from_settings(settings).list(name=name, limit=limit):
         payload = json.dumps(event.payload, sort_keys=True)
         table.add_row(
             str(event.seq),

@@ -13,8 +13,16 @@ class EventPayloadError(OrchestrationError):
     """An event's name or payload is malformed (not JSON, not an object, a bad name)."""
 
 
+class EventConflictError(OrchestrationError):
+    """An event id is already in the log with another name or payload."""
+
+
 class EventBackendError(OrchestrationError):
-    """The event backend cannot be used (unknown name, missing webhook, refused publish)."""
+    """The event backend cannot be used (missing webhook, refused publish)."""
+
+
+class UnknownBackendError(EventBackendError, ValueError):
+    """An event backend name that does not exist was asked for."""
 
 
 class FlowDefinitionError(OrchestrationError):

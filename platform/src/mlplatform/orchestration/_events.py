@@ -1,34 +1,29 @@
-"""Events: a name, a JSON payload, an id, a timestamp and a source.
+"""Events: a name, a JSON payload, an id, a timestamp and a source; `publish` sends one.
 
-Two backends share one small interface. ``local`` is a durable log in SQLite under the state
-folder with per-consumer offsets (at-least-once: a consumer sees an event again until it
-acknowledges it) and deduplication by event id. ``argo`` posts to the Argo Events webhook
-with Metaflow's `ArgoEvent`, so deployed flows' sensors receive it.
+The profile's event backend (``orchestration.backend``, see `_backend`) receives them: the
+local log in SQLite (`_local`) or the Argo Events webhook (`_argo`). Every backend refuses
+the same malformed events, before anything is sent.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import logging
+import math
 import re
-import sqlite3
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any
 
-from mlplatform._time import utc_from_epoch, utc_now
+from mlplatform._time import utc_from_epoch
 from mlplatform.config import Settings, load_settings
-from mlplatform.orchestration._db import connect, database_path, open_database
-from mlplatform.orchestration._errors import EventBackendError, EventPayloadError
-
-logger = logging.getLogger(__name__)
+from mlplatform.orchestration._backend import open_backend
+from mlplatform.orchestration._errors import EventPayloadError
 
 # Argo Events sensors accept these characters in event names (see Metaflow's @trigger checks).
 EVENT_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
-EVENT_BACKENDS = ("local", "argo")
+_NOT_JSON = 'NaN and Infinity are not JSON numbers; send null or a string such as "NaN"'
 
 
 @dataclass(frozen=True)
@@ -38,10 +33,12 @@ class Event:
     Attributes:
         name: Event name, e.g. ``data_ready`` or ``metaflow.TrainFlow.end``.
         payload: JSON object carried by the event; ``@trigger`` maps its fields to parameters.
-        id: Unique id; publishing an id that is already in the log is a no-op.
+        id: Unique id; publishing the same event (id, name, payload) again is a no-op.
         timestamp: When it was published (UTC).
         source: Who published it: ``api``, ``cli``, ``metaflow`` (finish events), ``schedule``.
         seq: Position in the local log (``None`` for events not read from it).
+        duplicate: True when publishing found this very event already in the local log, so
+            nothing was stored.
     """
 
     name: str
@@ -50,6 +47,7 @@ class Event:
     timestamp: datetime
     source: str = "api"
     seq: int | None = field(default=None, compare=False)
+    duplicate: bool = field(default=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (timestamp as epoch seconds, as Metaflow's events carry it)."""
@@ -73,12 +71,35 @@ class Event:
         )
 
 
+def payload_hash(payload: Mapping[str, Any]) -> str:
+    """A short fingerprint of a payload: SHA-256 of its canonical JSON, 12 hex digits."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def _non_finite(value: Any, path: str = "") -> tuple[str, float] | None:
+    """The path and value of the first NaN or infinite float inside ``value``, if any."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path, value
+    if isinstance(value, Mapping):
+        items: Any = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _non_finite(item, f"{path}[{key!r}]" if path else repr(key))
+        if found:
+            return found
+    return None
+
+
 def validate_event(name: str, payload: Any) -> dict[str, Any]:
     """Check an event's name and payload; return the payload as a plain dict.
 
     Raises:
         EventPayloadError: The name has characters Argo Events would refuse, or the payload
-            is not a JSON object (a dict of JSON-serialisable values).
+            is not a JSON object (a dict of JSON values: no NaN or Infinity).
     """
     if not isinstance(name, str) or not EVENT_NAME.match(name):
         raise EventPayloadError(
@@ -92,6 +113,11 @@ def validate_event(name: str, payload: Any) -> dict[str, Any]:
             f"event {name!r}: the payload must be a JSON object (field -> value), got "
             f'{type(payload).__name__} {payload!r}; wrap it, e.g. {{"value": ...}}'
         )
+    non_finite = _non_finite(payload)
+    if non_finite:
+        raise EventPayloadError(
+            f"event {name!r}: payload field {non_finite[0]} is {non_finite[1]!r}; {_NOT_JSON}"
+        )
     try:
         return json.loads(json.dumps(dict(payload)))
     except (TypeError, ValueError) as error:
@@ -101,14 +127,19 @@ def validate_event(name: str, payload: Any) -> dict[str, Any]:
         ) from None
 
 
+def _refuse_constant(constant: str) -> None:
+    raise EventPayloadError(f"--payload has {constant}, which is not JSON: {_NOT_JSON}")
+
+
 def parse_payload(text: str) -> dict[str, Any]:
     """Parse a ``--payload`` argument into a payload dict.
 
     Raises:
-        EventPayloadError: The text is not valid JSON, or not a JSON object.
+        EventPayloadError: The text is not valid JSON (``NaN`` and ``Infinity`` are not), or
+            not a JSON object.
     """
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as error:
         raise EventPayloadError(
             f"--payload is not valid JSON ({error.msg} at line {error.lineno} column "
@@ -121,217 +152,6 @@ def parse_payload(text: str) -> dict[str, Any]:
             'e.g. --payload \'{"region": "DE"}\''
         )
     return value
-
-
-def row_event(row: sqlite3.Row) -> Event:
-    return Event(
-        name=row["name"],
-        payload=json.loads(row["payload"]),
-        id=row["id"],
-        timestamp=utc_from_epoch(row["ts"]),
-        source=row["source"],
-        seq=row["seq"],
-    )
-
-
-class EventBackend(Protocol):
-    """What every event backend can do."""
-
-    def publish(
-        self,
-        name: str,
-        payload: Mapping[str, Any] | None = None,
-        *,
-        event_id: str | None = None,
-        source: str = "api",
-    ) -> Event:
-        """Publish one event and return it."""
-        ...
-
-
-class EventLog:
-    """The local backend: a durable event log in SQLite (``<state folder>/events.db``).
-
-    Args:
-        path: The database file; see `for_settings` for the profile's one.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-
-    @classmethod
-    def for_settings(cls, settings: Settings) -> EventLog:
-        """The event log of a profile's state folder."""
-        return cls(database_path(settings.home))
-
-    def publish(
-        self,
-        name: str,
-        payload: Mapping[str, Any] | None = None,
-        *,
-        event_id: str | None = None,
-        source: str = "api",
-    ) -> Event:
-        """Append an event; an id already in the log is not stored twice.
-
-        Returns:
-            The stored event (for a duplicate id, the one stored first).
-
-        Raises:
-            EventPayloadError: Bad name or payload; nothing is stored.
-        """
-        clean = validate_event(name, payload)
-        event_id = event_id or uuid.uuid4().hex
-        ts = datetime.now(UTC).timestamp()
-        with connect(self.path) as db:
-            db.execute(
-                "insert or ignore into events (id, name, payload, ts, source) "
-                "values (?, ?, ?, ?, ?)",
-                (event_id, name, json.dumps(clean, sort_keys=True), ts, source),
-            )
-            row = db.execute("select * from events where id = ?", (event_id,)).fetchone()
-        stored = row_event(row)
-        if stored.name != name or stored.payload != clean:
-            logger.warning(
-                "event id %s is already in the log as %r; kept that one", event_id, stored
-            )
-        else:
-            logger.debug("published %s (%s) seq %s", name, event_id, stored.seq)
-        return stored
-
-    def get(self, event_id: str) -> Event | None:
-        """The event with this id, if it is in the log."""
-        with connect(self.path) as db:
-            row = db.execute("select * from events where id = ?", (event_id,)).fetchone()
-        return row_event(row) if row else None
-
-    def list(self, *, name: str | None = None, limit: int = 50) -> list[Event]:
-        """The latest ``limit`` events (optionally of one name), oldest first."""
-        query = "select * from events"
-        args: tuple[Any, ...] = ()
-        if name:
-            query += " where name = ?"
-            args = (name,)
-        query += " order by seq desc limit ?"
-        with connect(self.path) as db:
-            rows = db.execute(query, (*args, limit)).fetchall()
-        return [row_event(row) for row in reversed(rows)]
-
-    def head(self, db: sqlite3.Connection | None = None) -> int:
-        """The sequence number of the newest event (0 for an empty log)."""
-        if db is None:
-            with connect(self.path) as own:
-                return self.head(own)
-        return int(db.execute("select coalesce(max(seq), 0) from events").fetchone()[0])
-
-    def offset(self, consumer: str, db: sqlite3.Connection | None = None) -> int | None:
-        """The last sequence number ``consumer`` acknowledged, or None if it is unknown."""
-        if db is None:
-            with connect(self.path) as own:
-                return self.offset(consumer, own)
-        row = db.execute("select seq from offsets where consumer = ?", (consumer,)).fetchone()
-        return None if row is None else int(row[0])
-
-    def register(self, consumer: str, at: int = 0, db: sqlite3.Connection | None = None) -> int:
-        """Create a consumer starting after sequence ``at`` (kept if it exists); its offset."""
-        if db is None:
-            with connect(self.path) as own:
-                return self.register(consumer, at, own)
-        db.execute("insert or ignore into offsets (consumer, seq) values (?, ?)", (consumer, at))
-        return int(self.offset(consumer, db) or 0)
-
-    def read(
-        self, consumer: str, *, limit: int = 100, db: sqlite3.Connection | None = None
-    ) -> list[Event]:
-        """Events after the consumer's offset, oldest first. Nothing is acknowledged.
-
-        Reading again without `ack` returns the same events (at-least-once delivery).
-        An unknown consumer starts at the beginning of the log.
-        """
-        if db is None:
-            with connect(self.path) as own:
-                return self.read(consumer, limit=limit, db=own)
-        after = self.offset(consumer, db) or 0
-        rows = db.execute(
-            "select * from events where seq > ? order by seq limit ?", (after, limit)
-        ).fetchall()
-        return [row_event(row) for row in rows]
-
-    def ack(self, consumer: str, seq: int, db: sqlite3.Connection | None = None) -> None:
-        """Mark every event up to ``seq`` as handled by ``consumer`` (never moves back)."""
-        if db is None:
-            with open_database(self.path).transaction() as own:
-                return self.ack(consumer, seq, own)
-        db.execute(
-            "insert into offsets (consumer, seq) values (?, ?) "
-            "on conflict(consumer) do update set seq = max(seq, excluded.seq)",
-            (consumer, seq),
-        )
-        return None
-
-
-class ArgoEventsBackend:
-    """The production backend: events go to the Argo Events webhook via Metaflow's ArgoEvent.
-
-    Args:
-        webhook_url: The webhook event source's URL (``settings.argo.events_webhook_url``).
-    """
-
-    def __init__(self, webhook_url: str) -> None:
-        self.webhook_url = webhook_url
-
-    def publish(
-        self,
-        name: str,
-        payload: Mapping[str, Any] | None = None,
-        *,
-        event_id: str | None = None,
-        source: str = "api",
-    ) -> Event:
-        """Post one event to Argo Events; the sensors of deployed flows receive it.
-
-        Raises:
-            EventPayloadError: Bad name or payload.
-            EventBackendError: The webhook refused the event or could not be reached.
-        """
-        from metaflow.integrations import ArgoEvent
-
-        clean = validate_event(name, payload)
-        event_id = event_id or uuid.uuid4().hex
-        # ArgoEvent puts name, id and timestamp into the payload; our id wins over its uuid.
-        body = {**clean, "id": event_id, "source": source}
-        try:
-            ArgoEvent(name=name, url=self.webhook_url).publish(
-                payload=body, force=True, ignore_errors=False
-            )
-        except Exception as error:
-            raise EventBackendError(
-                f"Argo Events did not accept event {name!r} at {self.webhook_url}: {error}; "
-                "check argo.events_webhook_url and that the webhook event source is running"
-            ) from None
-        return Event(name=name, payload=clean, id=event_id, timestamp=utc_now(), source=source)
-
-
-def event_backend(settings: Settings | None = None) -> EventBackend:
-    """The event backend the profile names (``orchestration.backend``).
-
-    Raises:
-        EventBackendError: ``argo`` without ``argo.events_webhook_url``.
-    """
-    settings = settings or load_settings()
-    backend = settings.orchestration.backend
-    if backend == "local":
-        return EventLog.for_settings(settings)
-    if backend == "argo":
-        if not settings.argo.events_webhook_url:
-            raise EventBackendError(
-                "orchestration.backend = 'argo' needs argo.events_webhook_url (env "
-                "MLP_ARGO__EVENTS_WEBHOOK_URL): the Argo Events webhook that receives events"
-            )
-        return ArgoEventsBackend(settings.argo.events_webhook_url)
-    raise EventBackendError(
-        f"orchestration.backend = {backend!r} is unknown; valid backends are {EVENT_BACKENDS}"
-    )
 
 
 def publish(
@@ -347,8 +167,8 @@ def publish(
     Args:
         name: Event name (letters, digits, ``_``, ``.``, ``-``).
         payload: A JSON object; ``@trigger`` maps its fields to flow parameters.
-        event_id: Optional unique id (default: a new uuid). Publishing the same id twice to the
-            local log stores it once.
+        event_id: Optional unique id (default: a new uuid). Publishing the same event under
+            the same id again stores it once (the returned event has ``duplicate`` set).
         source: Who publishes (free text, shown by ``mlp events ls``).
         settings: Settings to use (default: `load_settings()`).
 
@@ -357,6 +177,8 @@ def publish(
 
     Raises:
         EventPayloadError: Bad name or payload; nothing is published.
+        EventConflictError: The id is already in the log with another name or payload.
         EventBackendError: The backend cannot be used or refused the event.
     """
-    return event_backend(settings).publish(name, payload, event_id=event_id, source=source)
+    backend = open_backend(settings or load_settings())
+    return backend.publish(name, payload, event_id=event_id, source=source)

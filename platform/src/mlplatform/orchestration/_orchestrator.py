@@ -38,7 +38,7 @@ from mlplatform.orchestration._errors import (
     OrchestratorBusyError,
     TriggerMappingError,
 )
-from mlplatform.orchestration._events import Event, EventLog, row_event
+from mlplatform.orchestration._events import Event
 from mlplatform.orchestration._flows import (
     FlowDefinition,
     Match,
@@ -46,6 +46,7 @@ from mlplatform.orchestration._flows import (
     match_event,
     run_parameters,
 )
+from mlplatform.orchestration._local import EventLog, row_event
 from mlplatform.orchestration._naming import FINISH_PREFIX, branch_name, branch_options
 from mlplatform.orchestration._trigger import TRIGGER_ENV
 
@@ -111,7 +112,7 @@ class Orchestrator:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.retry_delay_s = options.poll_interval_s if retry_delay_s is None else retry_delay_s
         self.show_output = show_output
-        self.events = EventLog.for_settings(self.settings)
+        self.events = EventLog.from_settings(self.settings)
         self.db_path = database_path(self.settings.home)
         self.flows: dict[str, FlowDefinition] = {}
         self.flow_errors: dict[str, FlowDefinitionError] = {}

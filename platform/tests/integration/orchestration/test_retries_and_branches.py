@@ -27,7 +27,7 @@ def test_failed_runs_are_recorded_and_retried_and_do_not_block_others(
     monkeypatch.setenv("MLP_TEST_FLAKY_MARKER", str(tmp_path / "flaky-marker"))
     monkeypatch.setenv("MLP_ORCHESTRATION__MAX_ATTEMPTS", "2")
     settings = load_settings()
-    log = EventLog.for_settings(settings)
+    log = EventLog.from_settings(settings)
     event = log.publish("nightly", {"day": "2026-03-01"})
 
     summary = Orchestrator(settings, flows_dir=flows, retry_delay_s=0).run(until_idle=True)
@@ -60,7 +60,7 @@ def test_events_of_a_branch_start_only_that_branchs_flows(mlp_home, tmp_path):
     flows = tmp_path / "flows"
     shutil.copytree(FLOWS / "branches", flows)
     settings = load_settings()
-    log = EventLog.for_settings(settings)
+    log = EventLog.from_settings(settings)
     log.publish("mfns.iso.user.alice.ready", {}, event_id="alice")
     log.publish("mfns.iso.prod.ready", {}, event_id="prod")
     log.publish("mfns.other.prod.ready", {}, event_id="other-project")

@@ -59,7 +59,7 @@ def test_events_become_run_records_once_across_a_restart(mlp_settings, tmp_path)
     flows = tmp_path / "flows"
     write(flows, "OnGo", '@trigger(event={"name": "go", "parameters": {"region": "r"}})')
     write(flows, "AfterOnGo", '@trigger_on_finish(flow="OnGo")')
-    log = EventLog.for_settings(mlp_settings)
+    log = EventLog.from_settings(mlp_settings)
     log.publish("go", {"r": "FR"}, event_id="g1")
     log.publish("unrelated", {})
 
@@ -92,7 +92,7 @@ def test_events_become_run_records_once_across_a_restart(mlp_settings, tmp_path)
 def test_redelivered_events_do_not_start_a_second_run(mlp_settings, tmp_path):
     flows = tmp_path / "flows"
     write(flows, "OnGo", '@trigger(event="go")')
-    EventLog.for_settings(mlp_settings).publish("go", {}, event_id="g1")
+    EventLog.from_settings(mlp_settings).publish("go", {}, event_id="g1")
     orchestrator = Orchestrator(mlp_settings, flows_dir=flows)
     orchestrator.dispatch()
     # Simulate a crash before the offset moved: the event is delivered again.
@@ -105,7 +105,7 @@ def test_redelivered_events_do_not_start_a_second_run(mlp_settings, tmp_path):
 def test_flows_added_later_start_at_the_end_of_the_log(mlp_settings, tmp_path):
     flows = tmp_path / "flows"
     write(flows, "Early", '@trigger(event="go")')
-    log = EventLog.for_settings(mlp_settings)
+    log = EventLog.from_settings(mlp_settings)
     log.publish("go", {}, event_id="before-first-start")
     Orchestrator(mlp_settings, flows_dir=flows).dispatch()
     write(flows, "Late", '@trigger(event="go")')
@@ -129,7 +129,7 @@ def test_a_broken_flow_keeps_its_events_until_it_imports_again(mlp_settings, tmp
     text = path.read_text()
     path.write_text("import not_a_module\n" + text)
     broken = Orchestrator(mlp_settings, flows_dir=flows)
-    EventLog.for_settings(mlp_settings).publish("go", {}, event_id="while-broken")
+    EventLog.from_settings(mlp_settings).publish("go", {}, event_id="while-broken")
     broken.dispatch()
     assert "not_a_module" in str(broken.flow_errors["fragile/flow.py"])
     assert [r.flow for r in list_runs(mlp_settings)] == ["Good"]
@@ -152,12 +152,12 @@ def test_a_trigger_that_cannot_map_is_recorded_as_failed_not_run(mlp_settings, t
             'Parameter("region", default="DE")', 'Parameter("region", required=True)'
         )
     )
-    EventLog.for_settings(mlp_settings).publish("go", {"other": 1}, event_id="g1")
+    EventLog.from_settings(mlp_settings).publish("go", {"other": 1}, event_id="g1")
     Orchestrator(mlp_settings, flows_dir=flows).dispatch()
     [record] = list_runs(mlp_settings)
     assert record.status == "failed" and record.run_id is None
     assert "no payload field 'region'" in record.error
-    assert EventLog.for_settings(mlp_settings).get("g1") is not None
+    assert EventLog.from_settings(mlp_settings).get("g1") is not None
     assert list_runs(mlp_settings, status="pending") == []
     assert [r.id for r in list_runs(mlp_settings, flow="Req", status="failed")] == [record.id]
     listing = CliRunner().invoke(runs_cli, ["ls", "--status", "failed"])
@@ -169,7 +169,7 @@ def test_a_trigger_that_cannot_map_is_recorded_as_failed_not_run(mlp_settings, t
 def test_recover_settles_runs_left_running_and_retries_them(mlp_settings, tmp_path):
     flows = tmp_path / "flows"
     write(flows, "OnGo", '@trigger(event="go")')
-    EventLog.for_settings(mlp_settings).publish("go", {}, event_id="g1")
+    EventLog.from_settings(mlp_settings).publish("go", {}, event_id="g1")
     orchestrator = Orchestrator(mlp_settings, flows_dir=flows, retry_delay_s=0)
     orchestrator.dispatch()
     with connect(mlp_settings.home / "events.db") as db:
@@ -231,7 +231,7 @@ def test_missed_schedules_can_be_skipped_on_start(mlp_home, tmp_path, monkeypatc
 def test_multiple_dependencies_wait_for_all_events(mlp_settings, tmp_path):
     flows = tmp_path / "flows"
     write(flows, "Both", '@trigger(events=["a", "b"])')
-    log = EventLog.for_settings(mlp_settings)
+    log = EventLog.from_settings(mlp_settings)
     orchestrator = Orchestrator(mlp_settings, flows_dir=flows)
     log.publish("a", {}, event_id="a1")
     log.publish("a", {}, event_id="a2")
