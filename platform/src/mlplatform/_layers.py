@@ -42,6 +42,12 @@ LAYERS: tuple[Layer, ...] = (
         sections={"compute": "mlplatform.compute._settings:ComputeSettings"},
     ),
     Layer(
+        name="environments",
+        sections={"environments": "mlplatform.environments._settings:EnvironmentsSettings"},
+        check="mlplatform.environments._backend:check",
+        commands={"env": "mlplatform.environments._cli:env"},
+    ),
+    Layer(
         name="orchestration",
         sections={
             "orchestration": "mlplatform.orchestration._settings:OrchestrationSettings",

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from mlplatform.cache._settings import CacheSettings
     from mlplatform.compute._settings import ComputeSettings
     from mlplatform.data._settings import DataSettings
+    from mlplatform.environments._settings import EnvironmentsSettings
     from mlplatform.orchestration._settings import ArgoSettings, OrchestrationSettings
 
 __all__ = [
@@ -177,6 +178,7 @@ class Settings:
         storage: StorageSettings
         data: DataSettings
         compute: ComputeSettings
+        environments: EnvironmentsSettings
         orchestration: OrchestrationSettings
         argo: ArgoSettings
         cache: CacheSettings

@@ -78,7 +78,10 @@ def test_doctor_production_reports_unreachable_services(tmp_path):
     result = run_mlp("doctor", env=env)
     assert result.returncode == 1
     assert "unreachable" in result.stdout
-    assert "not usable: object storage, metadata service, data catalog, cache" in result.stdout
+    assert (
+        "not usable: object storage, metadata service, data catalog, environments, cache"
+        in result.stdout
+    )
 
 
 def test_bad_config_is_one_clear_line(tmp_path):

@@ -251,6 +251,7 @@ def test_every_layer_section_is_known_and_defaults_resolve(tmp_path):
         "metaflow",
         "data",
         "compute",
+        "environments",
         "orchestration",
         "argo",
         "cache",

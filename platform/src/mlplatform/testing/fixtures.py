@@ -1,8 +1,9 @@
-"""Pytest fixtures: an isolated local profile per test."""
+"""Pytest fixtures: an isolated local profile per test, and a stand-in S3 on loopback."""
 
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,3 +35,45 @@ def mlp_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def mlp_settings(mlp_home: Path) -> Settings:
     """The resolved settings of the isolated local profile of `mlp_home`."""
     return load_settings()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """URL of moto's S3 server on a free loopback port, for this test session.
+
+    moto's server mode is a stand-in for S3 (a real HTTP endpoint speaking the S3 API);
+    there is no S3 here.
+    """
+    from moto.server import ThreadedMotoServer
+
+    from mlplatform.testing._net import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_storage(mlp_home: Path, s3_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh bucket on the stand-in S3, set as ``storage.s3_root``; returns that root.
+
+    Sets test credentials and ``storage.s3_endpoint_url`` in the environment, so that
+    subprocesses (Metaflow tasks, CLIs) reach the same stand-in.
+    """
+    import boto3
+
+    bucket = f"mlp-{secrets.token_hex(4)}"
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "MLP_STORAGE__S3_ENDPOINT_URL": s3_server,
+        "MLP_STORAGE__S3_ROOT": f"s3://{bucket}/mlp",
+    }.items():
+        monkeypatch.setenv(name, value)
+    boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1").create_bucket(Bucket=bucket)
+    return f"s3://{bucket}/mlp"
