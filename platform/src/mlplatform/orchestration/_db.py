@@ -42,6 +42,7 @@ create table if not exists runs (
     parameters text not null,
     status text not null,
     run_id text,
+    launch_token text,
     created_at real not null,
     not_before real not null,
     started_at real,
@@ -65,6 +66,9 @@ create table if not exists partial_triggers (
 """
 
 
+# Columns added after the first release: (table, column, declaration), added when missing.
+_ADDED_COLUMNS = (("runs", "launch_token", "text"),)
+
 _DATABASES: dict[Path, Database] = {}
 
 
@@ -78,8 +82,22 @@ def open_database(path: Path) -> Database:
     path = Path(path)
     database = _DATABASES.get(path)
     if database is None:
-        database = _DATABASES[path] = Database(path, schema=SCHEMA, row_factory=sqlite3.Row)
+        database = Database(path, schema=SCHEMA, row_factory=sqlite3.Row)
+        _add_missing_columns(database.connection())
+        _DATABASES[path] = database
     return database
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Bring a database made by an earlier version up to `SCHEMA` (a process may race us)."""
+    for table, column, declaration in _ADDED_COLUMNS:
+        columns = {row["name"] for row in db.execute(f"pragma table_info({table})")}
+        if column not in columns:
+            try:
+                db.execute(f"alter table {table} add column {column} {declaration}")
+            except sqlite3.OperationalError as error:
+                if "duplicate column" not in str(error):
+                    raise
 
 
 @contextmanager

@@ -1,6 +1,7 @@
 """The orchestrator's bookkeeping without running flows: events to run records, schedules."""
 
 import json
+import sqlite3
 import textwrap
 from datetime import UTC, datetime, timedelta
 
@@ -9,8 +10,9 @@ from click.testing import CliRunner
 
 from mlplatform.config import load_settings
 from mlplatform.orchestration import EventLog, Orchestrator, OrchestratorBusyError, list_runs
+from mlplatform.orchestration._claims import ClaimState, claim_path, inspect
 from mlplatform.orchestration._cli import runs as runs_cli
-from mlplatform.orchestration._db import connect
+from mlplatform.orchestration._db import SCHEMA, connect
 
 FLOW = textwrap.dedent(
     """
@@ -249,3 +251,41 @@ def test_multiple_dependencies_wait_for_all_events(mlp_settings, tmp_path):
 def connect_rows(settings, query):
     with connect(settings.home / "events.db") as db:
         return db.execute(query).fetchall()
+
+
+def test_a_run_that_never_started_is_pending_again_after_a_restart(mlp_settings, tmp_path):
+    flows = tmp_path / "flows"
+    write(flows, "OnGo", '@trigger(event="go")')
+    EventLog.from_settings(mlp_settings).publish("go", {}, event_id="g1")
+    crashed = Orchestrator(mlp_settings, flows_dir=flows)
+    crashed.dispatch()
+    # The orchestrator marked the run running, then died before the run took its claim.
+    launched = crashed.runs.start_next()
+    assert launched.status == "running" and launched.launch_token
+
+    assert Orchestrator(mlp_settings, flows_dir=flows).recover() == 1
+    [record] = list_runs(mlp_settings)
+    assert (record.attempt, record.status, record.run_id, record.error) == (
+        1,
+        "pending",
+        None,
+        None,
+    )
+    assert record.launch_token is None
+    # Its old launch can never start late.
+    assert inspect(claim_path(mlp_settings.home, launched.launch_token)) == ClaimState(None, False)
+
+
+def test_a_database_from_before_launch_claims_gets_the_new_column(mlp_settings):
+    path = mlp_settings.home / "events.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path) as old:
+        old.executescript(SCHEMA.replace("    launch_token text,\n", ""))
+        old.execute(
+            "insert into runs (request_key, attempt, flow, flow_file, branch, event_id, "
+            "event_name, trigger_kind, triggers, parameters, status, created_at, not_before) "
+            "values ('k', 1, 'Old', 'old/flow.py', null, 'e1', 'go', 'event', '[]', '{}', "
+            "'succeeded', 1.0, 1.0)"
+        )
+    [record] = list_runs(mlp_settings)
+    assert (record.flow, record.status, record.launch_token) == ("Old", "succeeded", None)

@@ -6,8 +6,12 @@
 - In each task it turns the orchestrator's ``MLP_TRIGGER_EVENTS`` into ``current.trigger``,
   as Metaflow's Argo decorator does with the sensor's payload, unless Metaflow already set
   it (``--trigger`` for ``@trigger_on_finish``).
+- In a run the local orchestrator launched (``MLP_RUN_CLAIM``), the runtime takes the
+  launch claim before the first step, so that an orchestrator restarted after a crash can
+  adopt the run instead of starting it again (`mlplatform.orchestration._claims`).
 
-It never fails a run: a publishing error is reported on stderr.
+It fails a run only when a restarted orchestrator closed its claim (it runs the attempt
+again itself); a publishing error is reported on stderr.
 """
 
 import json
@@ -33,6 +37,11 @@ class MlpEventsDecorator(StepDecorator):
 
     def runtime_init(self, flow, graph, package, run_id):
         self._run_id = run_id
+        claim = os.environ.get("MLP_RUN_CLAIM")
+        if claim:
+            from mlplatform.orchestration._claims import take
+
+            take(claim, str(run_id))
 
     def runtime_task_created(
         self, task_datastore, task_id, split_index, input_paths, is_cloned, ubf_context
