@@ -33,7 +33,6 @@ __all__ = [
     "build_environment",
     "built_environment",
     "collect_environments",
-    "in_use",
     "link_platform",
 ]
 
@@ -67,6 +66,19 @@ class Environment:
     def site_packages(self) -> Path:
         """Its site-packages folder."""
         return self.path / "lib" / f"python{self.lock.python}" / "site-packages"
+
+    @contextlib.contextmanager
+    def in_use(self, pid: int | None = None) -> Iterator[None]:
+        """Mark the environment in use by a process (default: this one) while the block
+        runs: ``mlp env gc`` never removes it meanwhile."""
+        lease = self.path / _IN_USE / str(pid or os.getpid())
+        lease.parent.mkdir(exist_ok=True)
+        lease.touch()
+        try:
+            yield
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                lease.unlink()
 
     def size_bytes(self) -> int:
         """Bytes on disk (files reached through links counted once per link)."""
@@ -151,19 +163,6 @@ def link_platform(environment: Environment, workspace_root: Path) -> None:
         temporary = pth.with_name(f".{_PTH}.{secrets.token_hex(3)}")
         temporary.write_text(f"{links}\n")
         os.replace(temporary, pth)
-
-
-@contextlib.contextmanager
-def in_use(environment: Environment, pid: int | None = None) -> Iterator[None]:
-    """Mark ``environment`` in use by a process while the block runs (`gc` keeps it)."""
-    lease = environment.path / _IN_USE / str(pid or os.getpid())
-    lease.parent.mkdir(exist_ok=True)
-    lease.touch()
-    try:
-        yield
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            lease.unlink()
 
 
 def _alive(pid: int) -> bool:

@@ -33,7 +33,7 @@ from mlplatform.environments import (
     register,
     resolve,
 )
-from mlplatform.environments._store import collect_environments, in_use
+from mlplatform.environments._store import collect_environments
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -189,7 +189,7 @@ def test_gc_keeps_referenced_and_in_use_environments(six_lock, mlp_home):
     busy = build(compose(six_lock, ["attrs"]))
     dropped = build(compose(six_lock, ["iniconfig"]))
     options = load_settings().environments
-    with in_use(busy):
+    with busy.in_use():
         result = collect_environments(options, referenced={six_lock.hash}, dry_run=False)
     assert result.removed == [dropped.path]
     assert result.kept_in_use == [busy.path]

@@ -3,6 +3,12 @@
 ``mlp_events`` is a step decorator that Metaflow attaches to every step of every flow (see
 ``TOGGLE_DECOSPECS`` in the config extension). It publishes the run's finish event from the
 local runtime and exposes the orchestrator's triggering event as ``current.trigger``.
+
+``named_env`` runs a step in a named environment of the environments layer
+(``@named_env(name=...)`` or ``@named_env(from_artifact=...)``).
 """
 
-STEP_DECORATORS_DESC = [("mlp_events", ".mlp_events_decorator.MlpEventsDecorator")]
+STEP_DECORATORS_DESC = [
+    ("mlp_events", ".mlp_events_decorator.MlpEventsDecorator"),
+    ("named_env", ".named_env_decorator.NamedEnvDecorator"),
+]
