@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table as RichTable
 
+from mlplatform._output import emit, format_option
 from mlplatform.config import load_settings
 from mlplatform.orchestration._errors import EventBackendError
 from mlplatform.orchestration._runs import RUN_STATUSES
@@ -18,10 +17,7 @@ from mlplatform.orchestration._runs import RUN_STATUSES
 logger = logging.getLogger(__name__)
 
 _STATUS_STYLE = {"succeeded": "green", "failed": "red", "running": "cyan", "pending": "yellow"}
-
-
-def _console() -> Console:
-    return Console(width=200 if not sys.stdout.isatty() else None)
+_COUNT = click.IntRange(min=0)
 
 
 @click.group("events")
@@ -50,8 +46,9 @@ def events_publish(name: str, payload: str, event_id: str | None) -> None:
 
 @events.command("ls")
 @click.option("--name", default=None, help="Only events of this name.")
-@click.option("--limit", default=50, show_default=True, help="The newest this many.")
-def events_ls(name: str | None, limit: int) -> None:
+@click.option("--limit", type=_COUNT, default=50, show_default=True, help="The newest this many.")
+@format_option
+def events_ls(name: str | None, limit: int, output_format: str) -> None:
     """List the latest events of the local event log."""
     from mlplatform.orchestration._local import EventLog
 
@@ -62,18 +59,25 @@ def events_ls(name: str | None, limit: int) -> None:
             f"{settings.orchestration.backend!r} list events in Argo Events (its event source "
             "logs or the sensors' triggered workflows)"
         )
-    table = RichTable("seq", "time (UTC)", "name", "id", "source", "payload", title="events")
-    for event in EventLog.from_settings(settings).list(name=name, limit=limit):
-        payload = json.dumps(event.payload, sort_keys=True)
-        table.add_row(
-            str(event.seq),
-            event.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
-            event.name,
-            event.id,
-            event.source,
-            payload if len(payload) <= 80 else payload[:77] + "...",
-        )
-    _console().print(table)
+    rows = [
+        {
+            "seq": event.seq,
+            "time (UTC)": event.timestamp,
+            "name": event.name,
+            "id": event.id,
+            "source": event.source,
+            "payload": event.payload,
+        }
+        for event in EventLog.from_settings(settings).list(name=name, limit=limit)
+    ]
+    emit(
+        rows,
+        ["seq", "time (UTC)", "name", "id", "source", "payload"],
+        output_format,
+        title="events",
+        keys=("seq", "name", "id", "source"),
+        empty="no events",
+    )
 
 
 @click.command("orchestrate")
@@ -130,6 +134,12 @@ def runs() -> None:
     """The record of runs the orchestrator started."""
 
 
+def _last_line(error: str | None) -> str | None:
+    """What a table shows of an error (json and csv carry all of it)."""
+    lines = (error or "").strip().splitlines()
+    return lines[-1] if lines else None
+
+
 @runs.command("ls")
 @click.option("--flow", default=None, help="Only runs of this flow.")
 @click.option(
@@ -138,38 +148,50 @@ def runs() -> None:
     default=None,
     help="Only runs in this status.",
 )
-@click.option("--limit", default=50, show_default=True, help="The newest this many.")
-def runs_ls(flow: str | None, status: str | None, limit: int) -> None:
+@click.option("--limit", type=_COUNT, default=50, show_default=True, help="The newest this many.")
+@format_option
+def runs_ls(flow: str | None, status: str | None, limit: int, output_format: str) -> None:
     """List triggered runs: event, flow, run id, status, duration, error."""
     from mlplatform.orchestration._runs import list_runs
 
-    table = RichTable(
-        "id",
-        "flow",
-        "branch",
-        "event",
-        "attempt",
-        "status",
-        "run",
-        "duration",
-        "error",
+    table = output_format == "table"
+    rows = [
+        {
+            "id": record.id,
+            "flow": record.flow,
+            "branch": record.branch,
+            "event": record.event_name,
+            "event_id": record.event_id,
+            "attempt": record.attempt,
+            "status": record.status,
+            "run": record.pathspec,
+            "started": record.started_at,
+            "duration_s": record.duration_s,
+            "error": _last_line(record.error) if table else record.error,
+        }
+        for record in list_runs(flow=flow, status=status, limit=limit)
+    ]
+    emit(
+        rows,
+        [
+            "id",
+            "flow",
+            "branch",
+            "event",
+            "event_id",
+            "attempt",
+            "status",
+            "run",
+            "started",
+            "duration_s",
+            "error",
+        ],
+        output_format,
         title="runs",
+        keys=("id", "flow", "event", "event_id", "status", "run"),
+        styles={"status": lambda value: _STATUS_STYLE.get(value, "white")},
+        empty="no runs",
     )
-    for record in list_runs(flow=flow, status=status, limit=limit):
-        style = _STATUS_STYLE.get(record.status, "white")
-        error = (record.error or "").strip().splitlines()
-        table.add_row(
-            str(record.id),
-            record.flow,
-            record.branch or "-",
-            record.event_name,
-            str(record.attempt),
-            f"[{style}]{record.status}[/{style}]",
-            record.pathspec or "-",
-            "-" if record.duration_s is None else f"{record.duration_s:.1f}s",
-            (error[-1][:100] if error else ""),
-        )
-    _console().print(table)
 
 
 @click.command("deploy")

@@ -7,6 +7,7 @@ test releases it, and each flow appends its name to ``finished`` when its end st
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -115,7 +116,18 @@ def kill_orchestrator_mid_run(markers: Path, orchestrators: Orchestrators) -> tu
     return task
 
 
-def assert_ran_once_each(home: Path, slow_flow_runs: int = 1) -> None:
+def runs_listing() -> list[dict]:
+    listing = subprocess.run(
+        [str(MLP), "runs", "ls", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(listing.stdout)
+
+
+def assert_ran_once_each_and_listing_is_truthful(home: Path, slow_flow_runs: int = 1) -> None:
     settings = load_settings()
     records = list_runs(settings)
     succeeded = {r.flow: r for r in records if r.status == "succeeded"}
@@ -129,6 +141,15 @@ def assert_ran_once_each(home: Path, slow_flow_runs: int = 1) -> None:
     finish_events = [e.name for e in EventLog.from_settings(settings).list(limit=1000)]
     assert finish_events.count("metaflow.SlowFlow.end") == 1
     assert finish_events.count("metaflow.AfterSlowFlow.end") == 1
+    listed = {row["id"]: row for row in runs_listing()}
+    for record in records:
+        row = listed[record.id]
+        assert (row["flow"], row["status"], row["attempt"]) == (
+            record.flow,
+            record.status,
+            record.attempt,
+        )
+        assert row["run"] == record.pathspec
 
 
 @pytest.mark.timeout(600)
@@ -149,7 +170,7 @@ def test_a_run_still_in_flight_is_adopted_after_a_restart_not_run_again(mlp_home
         ("AfterSlowFlow", 1, "succeeded"),
     ]
     assert "runs started 1, succeeded 2, failed 0" in log.read_text()
-    assert_ran_once_each(mlp_home)
+    assert_ran_once_each_and_listing_is_truthful(mlp_home)
 
 
 @pytest.mark.timeout(600)
@@ -176,7 +197,7 @@ def test_a_run_that_finished_while_the_orchestrator_was_down_is_recorded_as_succ
         ("SlowFlow", 1, "succeeded"),
         ("AfterSlowFlow", 1, "succeeded"),
     ]
-    assert_ran_once_each(mlp_home)
+    assert_ran_once_each_and_listing_is_truthful(mlp_home)
 
 
 @pytest.mark.timeout(600)
@@ -201,4 +222,4 @@ def test_a_run_that_died_with_the_orchestrator_is_failed_and_retried_once(mlp_ho
     ]
     assert "did not finish" in records[0].error
     assert records[0].run_id in metaflow_runs(mlp_home, "SlowFlow")
-    assert_ran_once_each(mlp_home, slow_flow_runs=2)
+    assert_ran_once_each_and_listing_is_truthful(mlp_home, slow_flow_runs=2)

@@ -1,6 +1,8 @@
 """The local event log: durable, at-least-once per consumer, deduplicated by id."""
 
+import csv
 import hashlib
+import io
 import json
 import math
 
@@ -175,3 +177,44 @@ def test_event_dict_round_trip():
     event = Event.from_dict({"name": "n", "payload": {"a": 1}, "id": "i", "timestamp": 10.5})
     assert Event.from_dict(json.loads(json.dumps(event.to_dict()))) == event
     assert event.timestamp.timestamp() == 10.5
+
+
+def test_cli_ls_formats_for_people_and_programs(mlp_settings):
+    log = EventLog.from_settings(mlp_settings)
+    long_id = "evt-" + "0123456789abcdef" * 4
+    log.publish("titles_ready", {"region": "FR", "note": "x" * 120}, event_id=long_id)
+    log.publish("other", {}, event_id="o1")
+    runner = CliRunner()
+
+    table = runner.invoke(cli, ["events", "ls"])
+    assert table.exit_code == 0
+    assert long_id in table.stdout  # ids are never cut, and piped output does not wrap
+    assert '"note": "' + "x" * 120 in table.stdout
+
+    as_json = json.loads(runner.invoke(cli, ["events", "ls", "--format", "json"]).stdout)
+    assert [(row["name"], row["id"]) for row in as_json] == [
+        ("titles_ready", long_id),
+        ("other", "o1"),
+    ]
+    assert as_json[0]["payload"] == {"note": "x" * 120, "region": "FR"}
+    assert as_json[0]["source"] == "api" and as_json[0]["seq"] == 1
+
+    rows = list(
+        csv.DictReader(io.StringIO(runner.invoke(cli, ["events", "ls", "--format", "csv"]).stdout))
+    )
+    assert [row["id"] for row in rows] == [long_id, "o1"]
+    assert json.loads(rows[0]["payload"]) == {"note": "x" * 120, "region": "FR"}
+
+    limited = json.loads(
+        runner.invoke(cli, ["events", "ls", "--limit", "1", "--format", "json"]).stdout
+    )
+    assert [row["id"] for row in limited] == ["o1"]
+
+
+@pytest.mark.parametrize("command", [["events", "ls"], ["runs", "ls"]])
+def test_a_negative_limit_is_refused(mlp_settings, command):
+    EventLog.from_settings(mlp_settings).publish("e", {})
+    result = CliRunner().invoke(cli, [*command, "--limit", "-1"])
+    assert result.exit_code == 2
+    assert "-1 is not in the range x>=0" in result.stderr
+    assert result.stdout == ""

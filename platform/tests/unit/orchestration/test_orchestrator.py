@@ -1,5 +1,7 @@
 """The orchestrator's bookkeeping without running flows: events to run records, schedules."""
 
+import csv
+import io
 import json
 import sqlite3
 import textwrap
@@ -8,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from click.testing import CliRunner
 
+from mlplatform.cli import cli
 from mlplatform.config import load_settings
 from mlplatform.orchestration import EventLog, Orchestrator, OrchestratorBusyError, list_runs
 from mlplatform.orchestration._claims import ClaimState, claim_path, inspect
@@ -251,6 +254,39 @@ def test_multiple_dependencies_wait_for_all_events(mlp_settings, tmp_path):
 def connect_rows(settings, query):
     with connect(settings.home / "events.db") as db:
         return db.execute(query).fetchall()
+
+
+def test_runs_ls_formats_for_people_and_programs(mlp_settings, tmp_path):
+    flows = tmp_path / "flows"
+    write(flows, "OnGo", '@trigger(event={"name": "go", "parameters": {"region": "r"}})')
+    long_id = "go-" + "fedcba9876543210" * 4
+    EventLog.from_settings(mlp_settings).publish("go", {"r": "FR"}, event_id=long_id)
+    Orchestrator(mlp_settings, flows_dir=flows).dispatch()
+    [record] = list_runs(mlp_settings)
+    runner = CliRunner()
+
+    table = runner.invoke(cli, ["runs", "ls"])
+    assert table.exit_code == 0
+    assert long_id in table.stdout and "pending" in table.stdout
+
+    [row] = json.loads(runner.invoke(cli, ["runs", "ls", "--format", "json"]).stdout)
+    assert row == {
+        "id": record.id,
+        "flow": "OnGo",
+        "branch": None,
+        "event": "go",
+        "event_id": long_id,
+        "attempt": 1,
+        "status": "pending",
+        "run": None,
+        "started": None,
+        "duration_s": None,
+        "error": None,
+    }
+    [csv_row] = csv.DictReader(
+        io.StringIO(runner.invoke(cli, ["runs", "ls", "--format", "csv"]).stdout)
+    )
+    assert (csv_row["flow"], csv_row["event_id"], csv_row["status"]) == ("OnGo", long_id, "pending")
 
 
 def test_a_run_that_never_started_is_pending_again_after_a_restart(mlp_settings, tmp_path):
