@@ -12,6 +12,9 @@ import boto3
 import pytest
 from click.testing import CliRunner
 
+from mlplatform.cli import cli
+from mlplatform.orchestration import DeployError
+from mlplatform.orchestration import deploy as deploy_flow
 from mlplatform.orchestration._cli import deploy
 from mlplatform.testing import free_port
 
@@ -83,3 +86,55 @@ def test_dry_run_compiles_argo_json_for_kubernetes_and_trigger_on_finish(
     assert '"cpu": "2"' in text or "'cpu': '2'" in text or '"cpu": 2' in text
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
     assert any(key.startswith("mlp/metaflow/K8sFlow/") for key in keys), keys
+
+
+@pytest.fixture
+def no_aws_credentials(tmp_path, monkeypatch):
+    """No AWS credentials anywhere boto3 looks (environment, files, instance metadata)."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def closed_port_profile(monkeypatch) -> str:
+    """A production profile whose S3 endpoint is a loopback port nothing listens on."""
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("MLP_STORAGE__S3_ROOT", f"s3://{BUCKET}/mlp")
+    monkeypatch.setenv("MLP_STORAGE__S3_ENDPOINT_URL", endpoint)
+    monkeypatch.setenv("MLP_DATA__CATALOG_URI", "http://127.0.0.1:9/iceberg")
+    monkeypatch.setenv("MLP_CACHE__REDIS_URL", "redis://127.0.0.1:9/0")
+    monkeypatch.setenv("MLP_METAFLOW__METADATA_SERVICE_URL", "http://127.0.0.1:9/metadata")
+    return endpoint
+
+
+@pytest.mark.timeout(30)
+def test_dry_run_without_s3_or_credentials_fails_at_once_in_one_line(
+    mlp_home, monkeypatch, no_aws_credentials
+):
+    endpoint = closed_port_profile(monkeypatch)
+    result = CliRunner().invoke(
+        cli, ["deploy", str(FLOWS / "deploy" / "k8s_flow.py"), "--dry-run", "--production"]
+    )
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: mlp deploy needs")
+    assert f"S3 endpoint {endpoint}" in line and "does not accept connections" in line
+    assert "no AWS credentials" in line
+
+
+@pytest.mark.timeout(30)
+def test_dry_run_with_credentials_but_no_s3_names_only_the_endpoint(
+    mlp_home, monkeypatch, no_aws_credentials
+):
+    endpoint = closed_port_profile(monkeypatch)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with pytest.raises(DeployError) as raised:
+        deploy_flow(FLOWS / "deploy" / "k8s_flow.py", dry_run=True)
+    message = str(raised.value)
+    assert f"S3 endpoint {endpoint}" in message
+    assert "credentials" not in message
+    assert "\n" not in message
