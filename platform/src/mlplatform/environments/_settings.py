@@ -34,6 +34,12 @@ class EnvironmentsSettings(SettingsSection):
             return [("backend", "'s3' needs storage.s3_root (MLP_STORAGE__S3_ROOT)")]
         return []
 
+    def metaflow_values(self, settings: Settings) -> dict[str, str]:
+        if settings.profile != "production":
+            return {}
+        # Remote pods rehydrate @named_env steps' environments (the platform's environment).
+        return {"DEFAULT_ENVIRONMENT": "mlp"}
+
     def resolved(self, settings: Settings) -> Self:
         envs_dir = self.envs_dir if self.envs_dir else settings.home / "envs"
         return self.model_copy(update={"envs_dir": settings.root / envs_dir})

@@ -5,10 +5,12 @@
 local runtime and exposes the orchestrator's triggering event as ``current.trigger``.
 
 ``named_env`` runs a step in a named environment of the environments layer
-(``@named_env(name=...)`` or ``@named_env(from_artifact=...)``).
+(``@named_env(name=...)`` or ``@named_env(from_artifact=...)``); the ``mlp`` environment,
+the production default, rehydrates those environments in remote pods.
 """
 
 STEP_DECORATORS_DESC = [
     ("mlp_events", ".mlp_events_decorator.MlpEventsDecorator"),
     ("named_env", ".named_env_decorator.NamedEnvDecorator"),
 ]
+ENVIRONMENTS_DESC = [("mlp", ".mlp_environment.MlpEnvironment")]

@@ -26,6 +26,9 @@ import os
 from metaflow.decorators import StepDecorator
 from metaflow.exception import MetaflowException
 
+# Decorators that run a step remotely (the `mlp` environment's bootstrap builds it there).
+_REMOTE_DECORATORS = {"kubernetes", "batch"}
+
 
 class NamedEnvironmentException(MetaflowException):
     headline = "Named environment"
@@ -93,6 +96,9 @@ class NamedEnvDecorator(StepDecorator):
     def runtime_step_cli(self, cli_args, retry_count, max_user_code_retries, ubf_context):
         from mlplatform import MLPlatformError
         from mlplatform.environments import environment
+
+        if any(deco.name in _REMOTE_DECORATORS for deco in cli_args.task.decos):
+            return  # the step runs in a pod: the platform's environment bootstraps it there
 
         name = self.attributes["name"] or self._name_from_artifact(cli_args.task.input_paths)
         try:
