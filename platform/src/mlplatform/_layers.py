@@ -40,6 +40,7 @@ LAYERS: tuple[Layer, ...] = (
     Layer(
         name="compute",
         sections={"compute": "mlplatform.compute._settings:ComputeSettings"},
+        check="mlplatform.compute._backend:check",
     ),
     Layer(
         name="environments",

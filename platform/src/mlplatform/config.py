@@ -52,6 +52,7 @@ __all__ = [
     "find_workspace_root",
     "load_settings",
     "metaflow_config",
+    "metaflow_decospecs",
 ]
 
 Profile = Literal["local", "production"]
@@ -75,7 +76,8 @@ class SettingsSection(BaseModel):
       ``{"production": {"backend": "redis"}}`` (field defaults are the local profile's);
     - `required`: settings the profile cannot run without (checked before `resolved`);
     - `resolved`: fill defaults that depend on the state folder or storage root;
-    - `metaflow_values`: Metaflow configuration the section implies for the profile.
+    - `metaflow_values`: Metaflow configuration the section implies for the profile;
+    - `decospecs`: step decorators the section attaches to every step of every flow.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -93,6 +95,10 @@ class SettingsSection(BaseModel):
     def metaflow_values(self, settings: Settings) -> dict[str, str]:
         """Metaflow configuration values (names without ``METAFLOW_``) for the profile."""
         return {}
+
+    def decospecs(self, settings: Settings) -> list[str]:
+        """Step decorators (Metaflow decospecs) to attach to every step of every flow."""
+        return []
 
 
 class MetaflowSettings(SettingsSection):
@@ -431,3 +437,9 @@ def metaflow_config(settings: Settings) -> dict[str, str]:
     for section in settings.sections.values():
         values |= section.metaflow_values(settings)
     return values
+
+
+def metaflow_decospecs(settings: Settings) -> list[str]:
+    """The step decorators every flow gets (Metaflow's ``TOGGLE_DECOSPECS``), from each
+    section: e.g. the finish-event decorator, the resource check, ``kubernetes``."""
+    return [spec for section in settings.sections.values() for spec in section.decospecs(settings)]

@@ -46,7 +46,14 @@ EXPECTED = {
         "backend_names",
         "list_namespaces",
     },
-    "mlplatform.compute": {"ComputeSettings"},
+    "mlplatform.compute": {
+        "ComputeError",
+        "ComputeSettings",
+        "ResourceLimitError",
+        "available_cores",
+        "check_requests",
+        "requested_resources",
+    },
     "mlplatform.environments": {
         "Environment",
         "EnvironmentBuildError",

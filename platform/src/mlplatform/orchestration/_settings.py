@@ -31,6 +31,10 @@ class OrchestrationSettings(SettingsSection):
     def resolved(self, settings: Settings) -> Self:
         return self.model_copy(update={"flows_dir": settings.root / self.flows_dir})
 
+    def decospecs(self, settings: Settings) -> list[str]:
+        # Every successful run publishes its finish event (the platform's step decorator).
+        return ["mlp_events"]
+
 
 class ArgoSettings(SettingsSection):
     """Argo Workflows and Argo Events, the production orchestrator (``[<profile>.argo]``)."""

@@ -5,20 +5,23 @@ upper-case globals over Metaflow's settings. The values come from
 `mlplatform.config.metaflow_config`; an explicit ``METAFLOW_<NAME>`` in the environment
 wins. Subprocesses (Runner, tasks) import Metaflow again and resolve the same settings.
 
-``TOGGLE_DECOSPECS`` attaches the platform's ``mlp_events`` step decorator (in
-``../plugins``) to every step of every flow: it publishes each successful run's finish
-event once, from the local runtime, and exposes the orchestrator's triggering event as
-``current.trigger``. ``METAFLOW_DEFAULT_DECOSPECS``, if set, replaces this list.
-"""
+``TOGGLE_DECOSPECS`` attaches the step decorators the profile's sections ask for to every
+step of every flow (`mlplatform.config.metaflow_decospecs`): ``mlp_events`` (in
+``../plugins``) publishes each successful run's finish event once and exposes the
+orchestrator's triggering event as ``current.trigger``; ``mlp_compute`` refuses resource
+requests above the profile's limits; ``kubernetes`` runs every step on Kubernetes when
+``compute.backend`` says so. ``METAFLOW_DEFAULT_DECOSPECS``, if set, replaces this list.
 
-TOGGLE_DECOSPECS = ["mlp_events"]
+The local runtime runs at most ``compute.max_workers`` tasks at once: the default of
+``run``'s and ``resume``'s ``--max-workers`` (``METAFLOW_RUN_MAX_WORKERS``) is set here.
+"""
 
 
 def _profile_values() -> dict[str, object]:
     import os
     import sys
 
-    from mlplatform.config import ConfigError, load_settings, metaflow_config
+    from mlplatform.config import ConfigError, load_settings, metaflow_config, metaflow_decospecs
 
     try:
         settings = load_settings()
@@ -38,6 +41,9 @@ def _profile_values() -> dict[str, object]:
     endpoint = values.get("S3_ENDPOINT_URL")
     if endpoint and "METAFLOW_DATATOOLS_CLIENT_PARAMS" not in os.environ:
         values["DATATOOLS_CLIENT_PARAMS"] = {"endpoint_url": endpoint}
+    values["TOGGLE_DECOSPECS"] = metaflow_decospecs(settings)
+    for command in ("RUN", "RESUME"):  # click reads these as the options' defaults
+        os.environ.setdefault(f"METAFLOW_{command}_MAX_WORKERS", str(settings.compute.workers))
     return values
 
 
