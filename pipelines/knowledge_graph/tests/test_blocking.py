@@ -4,6 +4,8 @@ import knowledge_graph as kg
 import numpy as np
 import pyarrow as pa
 import pytest
+from knowledge_graph._blocking import build_blocking_index, candidate_pairs, pairs_pass_blocking
+from knowledge_graph._evaluate import true_pairs
 
 SCHEMA = pa.schema(
     [("id", pa.string()), ("src", pa.string()), ("name", pa.string()), ("year", pa.int32()),
@@ -78,8 +80,8 @@ def _brute_force(records, link_only):
 def test_union_of_rules_equals_brute_force_without_duplicates(link_type):
     records = _random_records()
     config = _config(RULES, link_type=link_type)
-    index = kg.build_blocking_index(records, config)
-    left, right, by_rule = kg.candidate_pairs(index)
+    index = build_blocking_index(records, config)
+    left, right, by_rule = candidate_pairs(index)
     found = list(zip(left.tolist(), right.tolist(), strict=True))
     assert len(found) == len(set(found))  # deduplicated across and within rules
     assert all(i < j for i, j in found)
@@ -87,7 +89,7 @@ def test_union_of_rules_equals_brute_force_without_duplicates(link_type):
     assert sum(by_rule.values()) == len(found)
     # the same keys answer membership for any pair
     all_left, all_right = np.triu_indices(records.num_rows, k=1)
-    passed = kg.pairs_pass_blocking(index, all_left, all_right)
+    passed = pairs_pass_blocking(index, all_left, all_right)
     assert set(zip(all_left[passed].tolist(), all_right[passed].tolist(), strict=False)) == set(
         found
     )
@@ -100,8 +102,8 @@ def test_oversized_blocks_are_skipped():
              {"id": "y", "src": "a", "name": "rare", "year": 2000, "people": None}]  # fmt: skip
     records = pa.Table.from_pylist(rows, schema=SCHEMA)
     config = _config([{"name": "name", "keys": [{"column": "name"}]}], max_block_size=4)
-    index = kg.build_blocking_index(records, config)
-    left, right, _ = kg.candidate_pairs(index)
+    index = build_blocking_index(records, config)
+    left, right, _ = candidate_pairs(index)
     assert list(zip(left.tolist(), right.tolist(), strict=False)) == [(5, 6)]
     assert index.skipped_blocks == [1]
 
@@ -118,7 +120,7 @@ def test_prefix_tokens_and_sorted_tokens_transforms():
         ("first_token", {}, set()),
     ]:
         rule = {"name": "r", "keys": [{"column": "name", "transform": transform, **extra}]}
-        left, right, _ = kg.candidate_pairs(kg.build_blocking_index(records, _config([rule])))
+        left, right, _ = candidate_pairs(build_blocking_index(records, _config([rule])))
         assert set(zip(left.tolist(), right.tolist(), strict=False)) == expected, transform
 
 
@@ -130,18 +132,18 @@ def test_blocking_recall_on_generated_data(small_sample, config):
         .to_numpy(zero_copy_only=False)
     )
     left, right, _, index = kg.block_records(records, config)
-    true_left, true_right = kg.true_pairs(truth)
+    true_left, true_right = true_pairs(truth)
     candidates = set(zip(left.tolist(), right.tolist(), strict=False))
     survived = [
         pair in candidates for pair in zip(true_left.tolist(), true_right.tolist(), strict=False)
     ]
     assert np.mean(survived) >= 0.99
     # the key-based answer agrees with the candidate set
-    assert kg.pairs_pass_blocking(index, true_left, true_right).tolist() == survived
+    assert pairs_pass_blocking(index, true_left, true_right).tolist() == survived
     assert len(left) < records.num_rows * (records.num_rows - 1) / 2 * 0.05
 
 
 def test_missing_blocking_column_is_an_error():
     config = _config([{"name": "r", "keys": [{"column": "nmae"}]}])
     with pytest.raises(kg.InputDataError, match="nmae"):
-        kg.build_blocking_index(_random_records(5), config)
+        build_blocking_index(_random_records(5), config)

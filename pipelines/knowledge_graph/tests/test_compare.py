@@ -2,6 +2,7 @@ import knowledge_graph as kg
 import numpy as np
 import pyarrow as pa
 import pytest
+from knowledge_graph._compare import compare_pairs, comparison_stages, list_overlap
 
 SCHEMA = pa.schema(
     [
@@ -56,7 +57,7 @@ def test_string_comparators_levels():
     )  # fmt: skip
     prepared = kg.prepare_records(_records(ROWS), config)
     left, right = np.array([0, 0, 0, 4, 0]), np.array([1, 2, 3, 5, 6])
-    levels = kg.compare_pairs(prepared, left, right, workers=1)
+    levels = compare_pairs(prepared, left, right, workers=1)
     # moved article, typo, null, diacritics + casing + punctuation, unrelated order
     assert levels[:, 0].tolist() == [3, 2, -1, 3, 0]
     assert levels[0, 1] == 0  # no article stripping: "the matrix" vs "matrix the"
@@ -76,7 +77,7 @@ def test_numeric_and_list_overlap():
     prepared = kg.prepare_records(_records(ROWS), config)
     left = np.array([0, 0, 0, 0, 4, 0])
     right = np.array([1, 2, 3, 4, 5, 6])
-    levels = kg.compare_pairs(prepared, left, right, workers=1)
+    levels = compare_pairs(prepared, left, right, workers=1)
     assert levels[:, 0].tolist() == [2, 0, -1, 1, 3, 0]
     # "Carrie-Anne Moss" == "Carrie Anne Moss" after normalisation: 1/1; 1 of 2; null; 0;
     # empty list counts as null
@@ -90,8 +91,6 @@ def test_list_overlap_matches_brute_force():
     for row, length in enumerate(lengths):
         lists[row, :length] = rng.choice(40, length, replace=False)
     left, right = rng.integers(0, 300, 5000), rng.integers(0, 300, 5000)
-    from knowledge_graph._compare import list_overlap
-
     got = list_overlap(lists, lengths, left, right)
     for i in range(len(left)):
         a = set(lists[left[i], : lengths[left[i]]])
@@ -106,9 +105,9 @@ def test_bad_pair_indices():
     config = _config([{"name": "ex", "column": "name", "comparator": "exact"}])
     prepared = kg.prepare_records(_records(ROWS), config)
     with pytest.raises(kg.InputDataError, match="differ in length"):
-        kg.compare_pairs(prepared, np.array([0, 1]), np.array([1]))
+        compare_pairs(prepared, np.array([0, 1]), np.array([1]))
     with pytest.raises(kg.InputDataError, match=r"\[0, 7\)"):
-        kg.compare_pairs(prepared, np.array([0]), np.array([7]))
+        compare_pairs(prepared, np.array([0]), np.array([7]))
 
 
 def test_missing_column_is_an_error():
@@ -129,7 +128,7 @@ def test_repeated_and_swapped_value_pairs_get_the_levels_of_a_pair_by_pair_compa
     prepared = kg.prepare_records(_records(rows), config)
     rng = np.random.default_rng(3)
     left, right = rng.integers(0, 40, 500), rng.integers(0, 40, 500)  # many repeats, both orders
-    levels = kg.compare_pairs(prepared, left, right, workers=1)[:, 0]
+    levels = compare_pairs(prepared, left, right, workers=1)[:, 0]
     for i, j, level in zip(left, right, levels, strict=True):
         a, b = rows[i]["name"], rows[j]["name"]
         similarity = distance.JaroWinkler.normalized_similarity(a, b)
@@ -146,10 +145,10 @@ def test_named_comparisons_come_in_the_order_asked():
         ]
     )
     prepared = kg.prepare_records(_records(ROWS), config)
-    assert kg.comparison_stages(prepared) == [["year"], ["jw", "tok"]]  # jw and tok share values
+    assert comparison_stages(prepared) == [["year"], ["jw", "tok"]]  # jw and tok share values
     left, right = np.array([0, 0, 4]), np.array([1, 6, 5])
-    every = kg.compare_pairs(prepared, left, right, workers=1)
-    some = kg.compare_pairs(prepared, left, right, workers=1, names=["year", "tok"])
+    every = compare_pairs(prepared, left, right, workers=1)
+    some = compare_pairs(prepared, left, right, workers=1, names=["year", "tok"])
     assert some.tolist() == every[:, [2, 1]].tolist()
     with pytest.raises(kg.InputDataError, match=r"no comparisons \['title'\]"):
-        kg.compare_pairs(prepared, left, right, names=["title"])
+        compare_pairs(prepared, left, right, names=["title"])

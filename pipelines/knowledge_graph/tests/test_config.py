@@ -4,7 +4,7 @@ import json
 import knowledge_graph as kg
 import pyarrow as pa
 import pytest
-from knowledge_graph._tables import flow_config
+from knowledge_graph._config import check_columns
 
 from .conftest import CONFIG_PATH
 
@@ -18,7 +18,7 @@ def _with(**changes):
 
 
 def test_default_config_is_valid_and_fits_the_sample_schema(config):
-    kg.check_columns(config, kg.RECORD_SCHEMA)
+    check_columns(config, kg.RECORD_SCHEMA)
     assert [f.name for f in config.fields][:4] == [
         "title", "title_tokens", "original_title", "directors"
     ]  # fmt: skip
@@ -73,7 +73,7 @@ def test_unreadable_and_malformed_files(tmp_path):
 def test_missing_column_is_named_with_its_closest_match(config):
     schema = pa.schema([f for f in kg.RECORD_SCHEMA if f.name != "cast"] + [("casts", pa.string())])
     with pytest.raises(kg.MatchConfigError, match=r"'cast'.*did you mean \['casts'\]"):
-        kg.check_columns(config, schema, "kg.title_records")
+        check_columns(config, schema, "kg.title_records")
 
 
 def test_column_of_the_wrong_kind_is_an_error(config):
@@ -81,12 +81,12 @@ def test_column_of_the_wrong_kind_is_an_error(config):
         kg.RECORD_SCHEMA.get_field_index("year"), pa.field("year", pa.string())
     )
     with pytest.raises(kg.MatchConfigError, match=r"numeric.*'year'"):
-        kg.check_columns(config, schema)
+        check_columns(config, schema)
 
 
 def test_flow_parser_checks_columns_against_the_sample_schema(mlp_home):
     document = _with(fields=[{"name": "t", "column": "titel", "comparator": "exact"}])
     with pytest.raises(kg.MatchConfigError, match="titel"):
-        flow_config(json.dumps(document))
-    parsed = flow_config(CONFIG_PATH.read_text())
+        kg.flow_config(json.dumps(document))
+    parsed = kg.flow_config(CONFIG_PATH.read_text())
     assert kg.MatchConfig.model_validate(parsed) == kg.load_match_config(CONFIG_PATH)

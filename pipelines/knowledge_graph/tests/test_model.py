@@ -1,6 +1,7 @@
 import knowledge_graph as kg
 import numpy as np
 import pytest
+from knowledge_graph._model import estimate_u, expectation_maximisation
 
 TRUE_M = [np.array([0.05, 0.15, 0.8]), np.array([0.1, 0.9]), np.array([0.02, 0.08, 0.2, 0.7]),
           np.array([0.3, 0.7])]  # fmt: skip
@@ -24,7 +25,7 @@ def _synthetic(n=200_000, prior=0.2, null_share=0.1, seed=0):
 
 def test_em_recovers_known_m_u_and_prior():
     levels, is_match = _synthetic()
-    model = kg.expectation_maximisation(levels, N_LEVELS, NAMES, fix_u=False)
+    model = expectation_maximisation(levels, N_LEVELS, NAMES, fix_u=False)
     assert model.converged
     assert model.prior == pytest.approx(is_match.mean(), abs=0.01)
     for got, want in zip(model.m, TRUE_M, strict=True):
@@ -35,7 +36,7 @@ def test_em_recovers_known_m_u_and_prior():
 
 def test_em_with_fixed_u_recovers_m():
     levels, _ = _synthetic(seed=1)
-    model = kg.expectation_maximisation(levels, N_LEVELS, NAMES, u=TRUE_U, fix_u=True)
+    model = expectation_maximisation(levels, N_LEVELS, NAMES, u=TRUE_U, fix_u=True)
     for got, want in zip(model.m, TRUE_M, strict=True):
         np.testing.assert_allclose(got, want, atol=0.02)
     for got, want in zip(model.u, TRUE_U, strict=True):
@@ -44,7 +45,7 @@ def test_em_with_fixed_u_recovers_m():
 
 def test_estimate_u_counts_levels_and_skips_nulls():
     levels = np.array([[0, 1], [0, -1], [1, 1], [-1, 0]], dtype=np.int8)
-    u = kg.estimate_u(levels, [2, 2])
+    u = estimate_u(levels, [2, 2])
     np.testing.assert_allclose(u[0], [2 / 3, 1 / 3], atol=1e-5)
     np.testing.assert_allclose(u[1], [1 / 3, 2 / 3], atol=1e-5)
 
@@ -80,13 +81,13 @@ def test_round_trip_and_errors():
     with pytest.raises(kg.InputDataError, match="shape"):
         model.match_weight(levels[:, :2])
     with pytest.raises(kg.InputDataError, match="columns"):
-        kg.expectation_maximisation(levels[:, :2], N_LEVELS, NAMES)
+        expectation_maximisation(levels[:, :2], N_LEVELS, NAMES)
     with pytest.raises(kg.InputDataError, match="fix_u"):
-        kg.expectation_maximisation(levels, N_LEVELS, NAMES, fix_u=True)
+        expectation_maximisation(levels, N_LEVELS, NAMES, fix_u=True)
 
 
 def test_em_on_no_pairs_keeps_start_values():
-    model = kg.expectation_maximisation(np.zeros((0, 4), np.int8), N_LEVELS, NAMES, fix_u=False)
+    model = expectation_maximisation(np.zeros((0, 4), np.int8), N_LEVELS, NAMES, fix_u=False)
     assert model.iterations == 0 and not model.converged
 
 

@@ -4,6 +4,9 @@ import knowledge_graph as kg
 import numpy as np
 import pyarrow as pa
 import pytest
+from knowledge_graph import _match
+from knowledge_graph._compare import compare_pairs, comparison_stages
+from knowledge_graph._schemas import entities_schema, matches_schema
 
 
 def _resolve(sample, config):
@@ -21,9 +24,9 @@ def test_small_sample_resolves_well(small_sample, config):
     records, result, entities, labels, metrics = _resolve(small_sample, config)
     assert metrics["f1"] >= 0.95 and metrics["cluster_f1"] >= 0.95
     assert metrics["blocking_recall"] >= 0.99
-    assert result.matches.schema == kg.matches_schema(config, records.schema)
+    assert result.matches.schema == matches_schema(config, records.schema)
     assert (result.matches.column("match_probability").to_numpy() >= config.threshold).all()
-    assert entities.schema == kg.entities_schema(config, records.schema)
+    assert entities.schema == entities_schema(config, records.schema)
     assert sum(entities.column("size").to_pylist()) == records.num_rows
     assert entities.num_rows == len(np.unique(labels))
     # no entity holds two records of one source
@@ -47,22 +50,20 @@ def test_pruned_scoring_equals_scoring_every_comparison(small_sample, config, wo
     left, right, _, _ = kg.block_records(records, config)
     prepared = kg.prepare_records(records, config)
     model = kg.train_model(prepared, left, right, config, workers=1)
-    levels = kg.compare_pairs(prepared, left, right, workers=1)
+    levels = compare_pairs(prepared, left, right, workers=1)
     frequencies = {name: f[left] for name, f in model.record_frequencies(prepared).items()}
     weight = model.match_weight(levels, frequencies)
     expected = np.flatnonzero(model.probability(weight) >= config.threshold)
     assert 0 < len(expected) < len(left)
 
     compared = {True: 0, False: 0}
-    original = kg._match.compare_pairs
+    original = _match.compare_pairs
 
     def counting(prepared, left, right, workers, names):
-        compared[prune] += len(left) * sum(
-            n not in kg.comparison_stages(prepared)[0] for n in names
-        )
+        compared[prune] += len(left) * sum(n not in comparison_stages(prepared)[0] for n in names)
         return original(prepared, left, right, workers, names)
 
-    monkeypatch.setattr(kg._match, "compare_pairs", counting)
+    monkeypatch.setattr(_match, "compare_pairs", counting)
     for prune in (True, False):
         scored = kg.score_pairs(prepared, left, right, model, config.threshold, workers, prune)
         assert scored.index.tolist() == expected.tolist()

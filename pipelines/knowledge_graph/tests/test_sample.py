@@ -1,6 +1,7 @@
 import knowledge_graph as kg
 import pyarrow.compute as pc
 import pytest
+from knowledge_graph._schemas import TRUTH_SCHEMA
 
 
 def test_same_seed_gives_same_data():
@@ -16,7 +17,7 @@ def test_size_sources_schema_and_truth(small_sample):
     records, truth = small_sample.records, small_sample.truth
     assert records.num_rows == 2_000 == truth.num_rows
     assert records.schema == kg.RECORD_SCHEMA
-    assert truth.schema == kg.TRUTH_SCHEMA
+    assert truth.schema == TRUTH_SCHEMA
     assert len(pc.unique(records.column("source"))) == 4
     assert records.column("source").to_pylist() == truth.column("source").to_pylist()
     assert records.column("source_id").to_pylist() == truth.column("source_id").to_pylist()
