@@ -216,3 +216,28 @@ def test_cli_create_ls_show(mlp_home):
     assert "immutable" in bad.output
     missing = runner.invoke(cli, ["env", "show", "team/proj/nope"])
     assert missing.exit_code == 2 and "no environment is registered" in missing.output
+
+
+def test_cli_resolve_from_a_file_and_gc(mlp_home, tmp_path):
+    from click.testing import CliRunner
+
+    from mlplatform.cli import cli
+
+    runner = CliRunner()
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("# the model's pins\nsix==1.16.0\n")
+    output = tmp_path / "lock.json"
+    resolved = runner.invoke(cli, ["env", "resolve", "-r", str(requirements), "-o", str(output)])
+    assert resolved.exit_code == 0, resolved.output
+    lock = json.loads(output.read_text())
+    assert {"name": "six", "version": "1.16.0"}.items() <= next(
+        p for p in lock["packages"] if p["name"] == "six"
+    ).items()
+    assert "lock " in resolved.stderr and "packages" in resolved.stderr
+    usage = runner.invoke(cli, ["env", "resolve"])
+    assert usage.exit_code == 2 and "give requirements" in usage.output
+
+    build(compose(resolve(EnvironmentSpec(["six==1.16.0"])), ["iniconfig"]))  # unnamed
+    collected = runner.invoke(cli, ["env", "gc"])
+    assert collected.exit_code == 0, collected.output
+    assert "removed 1 environment(s); kept 0 referenced and 0 in use" in collected.output
