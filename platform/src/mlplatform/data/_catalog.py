@@ -16,8 +16,11 @@ from urllib.parse import unquote, urlsplit
 
 import pyarrow.fs as pafs
 from pyiceberg.catalog import Catalog, load_catalog
+from pyiceberg.exceptions import NoSuchNamespaceError
 
 from mlplatform.config import Settings, load_settings
+
+__all__ = ["filesystem", "get_catalog", "join_uri", "list_tables", "uri_to_path"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,3 +112,22 @@ def filesystem(uri: str, settings: Settings | None = None) -> tuple[pafs.FileSys
 def join_uri(base: str, *parts: str) -> str:
     """Join path segments onto a URI or path with ``/``."""
     return "/".join([base.rstrip("/"), *(part.strip("/") for part in parts)])
+
+
+def list_tables(settings: Settings | None = None, namespace: str | None = None) -> list[str]:
+    """Names (``namespace.name``) of the tables in the profile's catalog, sorted.
+
+    Args:
+        settings: Settings to use (default `load_settings()`).
+        namespace: Only the tables of this namespace.
+    """
+    catalog = get_catalog(settings or load_settings())
+    namespaces = [(namespace,)] if namespace else catalog.list_namespaces()
+    names: list[str] = []
+    for ns in namespaces:
+        try:
+            identifiers = catalog.list_tables(ns)
+        except NoSuchNamespaceError:
+            continue
+        names.extend(".".join(identifier) for identifier in identifiers)
+    return sorted(names)

@@ -47,7 +47,7 @@ def data() -> None:
 @click.argument("namespace", required=False)
 def ls(namespace: str | None) -> None:
     """List tables (optionally of one NAMESPACE)."""
-    from mlplatform.data._table import list_tables
+    from mlplatform.data._catalog import list_tables
 
     settings = load_settings()
     names = list_tables(settings, namespace)

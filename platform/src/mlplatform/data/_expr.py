@@ -7,10 +7,14 @@ name, so it also works for Hive folders and plain Parquet files that have no Ice
 
 from __future__ import annotations
 
+import copy
+import threading
+from functools import cache
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyparsing
 from pyiceberg.expressions import (
     AlwaysFalse,
     AlwaysTrue,
@@ -34,7 +38,7 @@ from pyiceberg.expressions import (
     StartsWith,
     UnboundPredicate,
 )
-from pyiceberg.expressions.parser import parse
+from pyiceberg.expressions.parser import boolean_expression, parse
 
 from mlplatform.data._errors import DataError
 
@@ -65,11 +69,12 @@ def parse_filter(row_filter: FilterLike) -> BooleanExpression:
             return AlwaysTrue()
         try:
             return parse(row_filter)
-        except Exception as error:  # pyparsing raises its own ParseException types
-            where = getattr(error, "loc", None)
-            near = f" at character {where}" if where is not None else f": {error}"
+        except pyparsing.ParseBaseException as error:
+            where = error_position(row_filter, error.loc)
+            rest = repr(row_filter[where:].strip()) if row_filter[where:].strip() else "the end"
             raise DataError(
-                f"cannot parse filter {row_filter!r}{near}. Expected a PyIceberg expression "
+                f"cannot parse filter {row_filter!r} at character {where} (at {rest}). "
+                "Expected a PyIceberg expression "
                 "such as \"year >= 2000 and kind == 'movie'\" (strings in single quotes; "
                 "operators = == != < <= > >=, in (...), not in (...), is null, is not null, "
                 "like 'prefix%', and, or, not)"
@@ -77,6 +82,46 @@ def parse_filter(row_filter: FilterLike) -> BooleanExpression:
     raise DataError(
         f"filter must be a string or a pyiceberg BooleanExpression, got {type(row_filter).__name__}"
     )
+
+
+_furthest = threading.local()
+
+
+def _note_failure(text: str, loc: int, element: Any, error: Exception) -> None:
+    _furthest.loc = max(_furthest.loc, loc)
+
+
+@cache
+def _tracing_grammar() -> pyparsing.ParserElement:
+    """A private copy of PyIceberg's filter grammar that notes how far each attempt got.
+
+    pyparsing reports where the alternative that failed *started* (often character 0);
+    the furthest point any part of the grammar reached is where the text goes wrong.
+    """
+    grammar = copy.deepcopy(boolean_expression)
+    seen: set[int] = set()
+    pending = [grammar]
+    while pending:
+        element = pending.pop()
+        if id(element) in seen:
+            continue
+        seen.add(id(element))
+        element.set_fail_action(_note_failure)
+        pending.extend(getattr(element, "exprs", None) or [])
+        inner = getattr(element, "expr", None)
+        if isinstance(inner, pyparsing.ParserElement):
+            pending.append(inner)
+    return grammar
+
+
+def error_position(text: str, reported: int) -> int:
+    """Where a filter that does not parse goes wrong: the furthest character reached."""
+    _furthest.loc = reported
+    try:
+        _tracing_grammar().parse_string(text, parse_all=True)
+    except pyparsing.ParseBaseException as error:
+        return max(_furthest.loc, error.loc)
+    return reported
 
 
 def filter_columns(expr: BooleanExpression) -> set[str]:

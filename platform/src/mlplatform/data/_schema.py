@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyarrow as pa
 from pyiceberg.io.pyarrow import schema_to_pyarrow
 from pyiceberg.schema import Schema as IcebergSchema
@@ -33,6 +35,15 @@ def arrow_schema(schema: IcebergSchema) -> pa.Schema:
     """The Arrow schema of an Iceberg schema, with 32-bit string and list offsets."""
     converted = schema_to_pyarrow(schema, include_field_ids=False)
     return pa.schema([field.with_type(_small(field.type)) for field in converted])
+
+
+def partition_spec(iceberg: Any) -> list[tuple[str, str]]:
+    """The current partition spec of a PyIceberg table as ``(column, transform)`` pairs."""
+    iceberg_schema = iceberg.schema()
+    return [
+        (iceberg_schema.find_column_name(f.source_id), str(f.transform))
+        for f in iceberg.spec().fields
+    ]
 
 
 def _family(data_type: pa.DataType) -> str:

@@ -1,4 +1,4 @@
-"""`Table`: one Iceberg table (or a legacy Hive-style Parquet folder) by name."""
+"""`Table`: one Iceberg table of the profile's catalog by name, the source that also writes."""
 
 from __future__ import annotations
 
@@ -6,130 +6,40 @@ import difflib
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError, TableAlreadyExistsError
-from pyiceberg.expressions import BooleanExpression
 from pyiceberg.expressions.visitors import bind
 
 from mlplatform._time import utc_from_epoch
-from mlplatform.config import Settings, load_settings
-from mlplatform.data._catalog import get_catalog
+from mlplatform.config import Settings
+from mlplatform.data._backend import SnapshotInfo, TableSource
+from mlplatform.data._catalog import get_catalog, list_tables
 from mlplatform.data._errors import DataError, SchemaMismatchError, TableNotFoundError
 from mlplatform.data._expr import FilterLike, filter_columns, parse_filter
-from mlplatform.data._schema import arrow_schema
+from mlplatform.data._hive import HiveTable
+from mlplatform.data._plan import (
+    AsOf,
+    DataFile,
+    ScanPlan,
+    check_columns,
+    column_names,
+    with_byte_ranges,
+)
+from mlplatform.data._schema import arrow_schema, partition_spec
+from mlplatform.data._write import TableWriter, WriteManifest, commit_manifests
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table as IcebergTable
 
-    from mlplatform.data._write import TableWriter, WriteManifest
+__all__ = ["Table", "table_arrow_schema"]
 
 logger = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
-DEFAULT_SHARD_BYTES = 256 * 1024 * 1024
-AsOf = datetime | int | None
-
-
-@dataclass(frozen=True)
-class DataFile:
-    """One Parquet data file to read.
-
-    Attributes:
-        path: URI of the file (``file://...``, ``s3://...``) or a local path.
-        size_bytes: Size of the file on storage.
-        record_count: Rows in the file.
-        partition: Partition values of the file (Iceberg's representation for Iceberg
-            tables; parsed ``key=value`` folder names for Hive folders).
-    """
-
-    path: str
-    size_bytes: int
-    record_count: int
-    partition: dict[str, Any] = field(default_factory=dict, hash=False)
-
-
-@dataclass(frozen=True)
-class Shard:
-    """A deterministic group of data files for one task of a Metaflow ``foreach``.
-
-    Small and picklable: it holds file descriptions, not data. Load it with
-    ``DataFrame.load(shard)``.
-
-    Attributes:
-        files: The files of this shard, sorted by path.
-        index: Position of this shard among ``count`` shards.
-        count: How many shards the table was split into.
-        table: Name of the table the files belong to (None for plain files).
-        snapshot_id: The snapshot the files were planned from.
-    """
-
-    files: tuple[DataFile, ...]
-    index: int
-    count: int
-    table: str | None = None
-    snapshot_id: int | None = None
-
-    @property
-    def size_bytes(self) -> int:
-        """Total bytes of the shard's files on storage."""
-        return sum(f.size_bytes for f in self.files)
-
-    @property
-    def record_count(self) -> int:
-        """Total rows of the shard's files (before any row filter)."""
-        return sum(f.record_count for f in self.files)
-
-
-@dataclass(frozen=True)
-class SnapshotInfo:
-    """One snapshot of a table.
-
-    Attributes:
-        snapshot_id: Iceberg snapshot id.
-        parent_id: The snapshot this one was made from.
-        timestamp: Commit time (UTC).
-        operation: ``append``, ``overwrite``, ``delete`` or ``replace``.
-        summary: Iceberg's summary properties (counts, and ``mlp.*`` commit identity).
-    """
-
-    snapshot_id: int
-    parent_id: int | None
-    timestamp: datetime
-    operation: str
-    summary: dict[str, str]
-
-
-def split_files(
-    files: Sequence[DataFile], n: int | None = None, target_bytes: int | None = None
-) -> list[list[DataFile]]:
-    """Split files into byte-balanced, never-empty groups (deterministic for the same input).
-
-    Largest files are placed first, each into the group with the fewest bytes so far
-    (ties: lowest group number); groups and their files are then ordered by path.
-    """
-    if n is not None and n < 1:
-        raise DataError(f"shards(n={n}): n must be at least 1")
-    if target_bytes is not None and target_bytes < 1:
-        raise DataError(f"shards(target_bytes={target_bytes}): target_bytes must be positive")
-    if not files:
-        return []
-    total = sum(f.size_bytes for f in files)
-    if n is None:
-        n = max(1, -(-total // (target_bytes or DEFAULT_SHARD_BYTES)))
-    n = min(n, len(files))
-    groups: list[list[DataFile]] = [[] for _ in range(n)]
-    sizes = [0] * n
-    for data_file in sorted(files, key=lambda f: (-f.size_bytes, f.path)):
-        smallest = min(range(n), key=lambda i: (sizes[i], i))
-        groups[smallest].append(data_file)
-        sizes[smallest] += data_file.size_bytes
-    ordered = [sorted(group, key=lambda f: f.path) for group in groups]
-    return sorted(ordered, key=lambda group: group[0].path)
 
 
 def _snapshot_info(snapshot: Any) -> SnapshotInfo:
@@ -144,7 +54,7 @@ def _snapshot_info(snapshot: Any) -> SnapshotInfo:
     )
 
 
-class Table:
+class Table(TableSource):
     """An Iceberg table of the active profile's catalog, by ``"namespace.name"``.
 
     Nothing is loaded until it is used. The catalog comes from `load_settings()` unless
@@ -162,30 +72,12 @@ class Table:
                 f"table name {name!r} is not valid: expected 'namespace.name' made of letters, "
                 "digits and underscores, e.g. 'kg.title_records'"
             )
-        self.name = name
+        super().__init__(name, settings=settings)
         self.namespace, _, self.table_name = name.rpartition(".")
-        self._settings = settings
         self._iceberg: IcebergTable | None = None
 
     def __repr__(self) -> str:
         return f"Table({self.name!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Table) and type(other) is type(self) and other.name == self.name
-
-    def __hash__(self) -> int:
-        return hash((type(self), self.name))
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Pickle by name only: the catalog handle is per process.
-        return (type(self), (self.name,))
-
-    @property
-    def settings(self) -> Settings:
-        """The settings this table resolves its catalog from."""
-        if self._settings is None:
-            self._settings = load_settings()
-        return self._settings
 
     @property
     def catalog(self) -> Any:
@@ -194,7 +86,7 @@ class Table:
 
     # -- catalog lookups ---------------------------------------------------------------
 
-    def _load(self, refresh: bool = False) -> IcebergTable:
+    def _iceberg_table(self, refresh: bool = False) -> IcebergTable:
         if self._iceberg is not None:
             if refresh:
                 self._iceberg.refresh()
@@ -311,31 +203,21 @@ class Table:
         Raises:
             TableNotFoundError: The table does not exist (the message lists close names).
         """
-        return arrow_schema(self._load().schema())
-
-    @property
-    def partition_by(self) -> list[str]:
-        """Source columns of the current partition spec (identity partitions)."""
-        return [column for column, _ in self.partition_spec]
+        return arrow_schema(self._iceberg_table().schema())
 
     @property
     def partition_spec(self) -> list[tuple[str, str]]:
         """The current partition spec as ``(column, transform)`` pairs."""
-        table = self._load()
-        iceberg_schema = table.schema()
-        return [
-            (iceberg_schema.find_column_name(f.source_id), str(f.transform))
-            for f in table.spec().fields
-        ]
+        return partition_spec(self._iceberg_table())
 
     def snapshots(self) -> list[SnapshotInfo]:
         """All snapshots of the table, oldest first."""
-        return [_snapshot_info(s) for s in self._load(refresh=True).snapshots()]
+        return [_snapshot_info(s) for s in self._iceberg_table(refresh=True).snapshots()]
 
     @property
     def current_snapshot_id(self) -> int | None:
         """Id of the current snapshot, or None for a table without data commits."""
-        snapshot = self._load(refresh=True).current_snapshot()
+        snapshot = self._iceberg_table(refresh=True).current_snapshot()
         return snapshot.snapshot_id if snapshot else None
 
     def snapshot_id_as_of(self, as_of: datetime | int) -> int:
@@ -350,7 +232,7 @@ class Table:
             millis = int(as_of.timestamp() * 1000)
         else:
             millis = int(as_of)
-        snapshot = self._load(refresh=True).snapshot_as_of_timestamp(millis)
+        snapshot = self._iceberg_table(refresh=True).snapshot_as_of_timestamp(millis)
         if snapshot is None:
             snapshots = self.snapshots()
             raise DataError(
@@ -364,47 +246,59 @@ class Table:
             raise DataError("pass snapshot_id or as_of, not both")
         if as_of is not None:
             return self.snapshot_id_as_of(as_of)
-        if snapshot_id is not None and self._load().snapshot_by_id(snapshot_id) is None:
+        if snapshot_id is not None and self._iceberg_table().snapshot_by_id(snapshot_id) is None:
             known = [s.snapshot_id for s in self.snapshots()]
             raise DataError(
                 f"table {self.name} has no snapshot {snapshot_id}; its snapshots are {known}"
             )
         return snapshot_id
 
-    # -- planning ----------------------------------------------------------------------
+    # -- reading -----------------------------------------------------------------------
 
-    def _check_columns(self, names: Sequence[str], what: str) -> None:
-        schema = self.schema
-        unknown = [c for c in names if c not in schema.names]
-        if unknown:
-            raise DataError(
-                f"{what} {unknown} not in table {self.name}; its columns are {schema.names}"
-            )
+    def plan(
+        self,
+        columns: Sequence[str] | None = None,
+        filter: FilterLike = None,  # noqa: A002 - the contract's name
+        snapshot_id: int | None = None,
+        as_of: AsOf = None,
+    ) -> ScanPlan:
+        """Decide a read of the table (see `TableSource.plan`).
 
-    def _plan(
-        self, row_filter: FilterLike, snapshot_id: int | None, as_of: AsOf
-    ) -> tuple[list[DataFile], bool, int | None, BooleanExpression]:
-        """Files to read after pruning; also whether they need PyIceberg's reader (deletes)."""
-        expr = parse_filter(row_filter)
-        table = self._load(refresh=True)  # once; the checks below use the loaded metadata
-        self._check_columns(sorted(filter_columns(expr)), "filter columns")
-        snapshot_id = self._resolve_snapshot(snapshot_id, as_of)
+        The metadata is refreshed once; pruning is PyIceberg's (partitions, then min/max
+        statistics). A time-travel plan has its snapshot's schema; otherwise the current
+        schema names the columns.
+        """
+        columns = column_names(columns)
+        expr = parse_filter(filter)
+        table = self._iceberg_table(refresh=True)  # once; the checks below use it
+        where = f"table {self.name}"
+        schema = arrow_schema(table.schema())
+        check_columns(schema, sorted(filter_columns(expr)), "filter columns", where)
+        resolved = self._resolve_snapshot(snapshot_id, as_of)
         try:
             bind(table.schema(), expr, case_sensitive=True)
         except ValueError as error:
             raise DataError(
-                f"filter {row_filter!r} does not fit the columns of {self.name}: {error}"
+                f"filter {filter!r} does not fit the columns of {self.name}: {error}"
             ) from None
-        if snapshot_id is None and table.current_snapshot() is not None:
-            snapshot_id = table.current_snapshot().snapshot_id
-        if snapshot_id is None:
-            return [], False, None, expr
-        scan = table.scan(row_filter=expr, snapshot_id=snapshot_id)
+        time_travel = resolved is not None
+        if time_travel:
+            schema_id = table.snapshot_by_id(resolved).schema_id
+            if schema_id is not None:
+                schema = arrow_schema(table.schemas()[schema_id])
+        else:
+            current = table.current_snapshot()
+            resolved = current.snapshot_id if current is not None else None
+        if columns is not None:
+            check_columns(schema, columns, "columns", where)
+        selected = tuple(columns if columns is not None else schema.names)
+        if resolved is None:
+            return ScanPlan(self.name, (), schema, selected, row_filter=expr)
         files: list[DataFile] = []
         has_deletes = False
         specs = table.specs()
         iceberg_schema = table.schema()
-        for task in scan.plan_files():
+        for task in table.scan(row_filter=expr, snapshot_id=resolved).plan_files():
             data_file = task.file
             spec = specs[data_file.spec_id]
             partition = {
@@ -422,88 +316,96 @@ class Table:
             has_deletes = has_deletes or bool(task.delete_files)
         # Several schemas mean renamed or re-typed columns may need PyIceberg's field-id mapping.
         needs_pyiceberg = has_deletes or len(table.schemas()) > 1
-        return files, needs_pyiceberg, snapshot_id, expr
+        plan = ScanPlan(
+            self.name,
+            tuple(files),
+            schema,
+            selected,
+            snapshot_id=resolved,
+            row_filter=expr,
+            needs_pyiceberg=needs_pyiceberg,
+            time_travel=time_travel,
+        )
+        return with_byte_ranges(plan, self.settings)
 
-    def files(
-        self,
-        filter: FilterLike = None,  # noqa: A002 - the contract's name
-        columns: Sequence[str] | None = None,
-        snapshot_id: int | None = None,
-        as_of: AsOf = None,
-    ) -> list[DataFile]:
-        """Data files to read after partition pruning and min/max statistics pruning.
-
-        Args:
-            filter: A PyIceberg expression string or ``BooleanExpression``.
-            columns: Columns that will be read (checked against the schema).
-            snapshot_id: Read this snapshot instead of the current one (time travel).
-            as_of: Read the snapshot current at this datetime / epoch milliseconds.
-        """
-        if columns is not None:
-            self._check_columns(list(columns), "columns")
-        return self._plan(filter, snapshot_id, as_of)[0]
-
-    def shards(
-        self,
-        n: int | None = None,
-        target_bytes: int | None = None,
-        filter: FilterLike = None,  # noqa: A002
-        snapshot_id: int | None = None,
-    ) -> list[Shard]:
-        """Split the table's files into deterministic, byte-balanced, never-empty shards.
-
-        Args:
-            n: Number of shards (fewer if the table has fewer files).
-            target_bytes: Bytes per shard when ``n`` is not given (default 256 MiB).
-            filter: Only files that may hold matching rows (load the shard with the same
-                filter to drop non-matching rows).
-            snapshot_id: Plan from this snapshot (default: current). All shards of one call
-                share one snapshot.
-
-        Returns:
-            The shards; an empty list when the table has no data files.
-        """
-        files, _, resolved, _ = self._plan(filter, snapshot_id, None)
-        groups = split_files(files, n=n, target_bytes=target_bytes)
-        return [
-            Shard(files=tuple(g), index=i, count=len(groups), table=self.name, snapshot_id=resolved)
-            for i, g in enumerate(groups)
-        ]
+    def read(
+        self, plan: ScanPlan, *, limit: int | None = None, settings: Settings | None = None
+    ) -> pa.Table:
+        """Read a plan of this table: with our reader, or with PyIceberg's when the plan
+        needs it (delete files, or files written under an older schema)."""
+        if not plan.needs_pyiceberg:
+            return super().read(plan, limit=limit, settings=settings)
+        logger.info("reading %s through PyIceberg (delete files or evolved schema)", self.name)
+        target = plan.output_schema
+        scan = self._iceberg_table().scan(
+            row_filter=plan.row_filter,
+            selected_fields=plan.columns,
+            # Time travel reads with the snapshot's schema; otherwise the current schema
+            # names the columns (a column renamed after the last write has its new name).
+            snapshot_id=plan.snapshot_id if plan.time_travel else None,
+            limit=limit,
+        )
+        return scan.to_arrow().select(target.names).cast(target)
 
     # -- writes ------------------------------------------------------------------------
 
     def writer(self) -> TableWriter:
-        """A writer that stages Parquet files for a later `commit` (see `TableWriter`)."""
-        from mlplatform.data._write import TableWriter
+        """A writer that stages Parquet files for a later `commit` (see `TableWriter`).
 
-        return TableWriter(self)
+        It checks data against the table's schema as of now, not as first loaded.
+        """
+        iceberg = self._iceberg_table(refresh=True)
+        level = iceberg.properties.get("write.parquet.compression-level")
+        return TableWriter(
+            self.name,
+            arrow_schema(iceberg.schema()),
+            [column for column, _ in partition_spec(iceberg)],
+            settings=self.settings,
+            compression_level=int(level) if level else None,  # None: pyarrow's zstd default
+        )
 
     def commit(
         self,
         manifests: Sequence[WriteManifest],
         mode: str = "append",
         overwrite_filter: FilterLike = None,
+        *,
+        allow_empty: bool = False,
     ) -> int | None:
         """Commit staged files of many writers as exactly one new snapshot.
+
+        Safe to repeat and to race: each set of manifests is committed at most once, even
+        by processes committing it at the same instant (the check runs again on the
+        refreshed metadata before every Iceberg retry); the others return its snapshot id.
 
         Args:
             manifests: `WriteManifest` of each writer (e.g. ``[i.manifest for i in inputs]``).
             mode: ``"append"`` adds the files; ``"overwrite"`` also removes the current files
                 matching ``overwrite_filter`` (all files when None).
             overwrite_filter: Filter on partition columns choosing what an overwrite replaces.
+            allow_empty: Allow an overwrite with no manifests at all, which empties the
+                table (or the partitions ``overwrite_filter`` chooses). Manifests of
+                writers that wrote no rows need no flag: those writers said "nothing".
 
         Returns:
-            The new snapshot id; for a repeated commit of the same manifests, the snapshot id
-            the first commit made (nothing is added); None when there was nothing to append.
+            The new snapshot id; for manifests committed already, the snapshot id that
+            commit made (nothing is added); None when there was nothing to append.
 
         Raises:
             CommitConflictError: Concurrent commits kept winning after the retries.
             SchemaMismatchError: A staged file does not match the table's current schema.
-            DataError: Invalid mode, manifests of another table, or missing staged files.
+            DataError: Invalid mode, manifests of another table, missing staged files, or
+                an overwrite with no manifests without ``allow_empty``.
         """
-        from mlplatform.data._write import commit_manifests
-
-        return commit_manifests(self, manifests, mode=mode, overwrite_filter=overwrite_filter)
+        return commit_manifests(
+            self._iceberg_table(refresh=True),
+            self.name,
+            manifests,
+            mode=mode,
+            overwrite_filter=overwrite_filter,
+            allow_empty=allow_empty,
+            settings=self.settings,
+        )
 
     def write(self, data: Any, mode: str = "append") -> int | None:
         """Stage ``data`` and commit it in one step (one process), returning the snapshot id."""
@@ -514,8 +416,6 @@ class Table:
     @classmethod
     def from_path(cls, path: str, *, settings: Settings | None = None) -> HiveTable:
         """A legacy Hive-style table: a folder of Parquet files partitioned ``key=value/``."""
-        from mlplatform.data._hive import HiveTable
-
         return HiveTable(path, settings=settings)
 
 
@@ -526,21 +426,3 @@ def table_arrow_schema(schema: pa.Schema) -> pa.Schema:
     strings); the conversion is PyIceberg's own, the one ``create_table`` applies.
     """
     return arrow_schema(Catalog._convert_schema_if_needed(schema))
-
-
-def list_tables(settings: Settings | None = None, namespace: str | None = None) -> list[str]:
-    """Names (``namespace.name``) of the tables in the catalog, sorted."""
-    catalog = get_catalog(settings or load_settings())
-    namespaces = [(namespace,)] if namespace else catalog.list_namespaces()
-    names: list[str] = []
-    for ns in namespaces:
-        try:
-            identifiers = catalog.list_tables(ns)
-        except NoSuchNamespaceError:
-            continue
-        names.extend(".".join(identifier) for identifier in identifiers)
-    return sorted(names)
-
-
-if TYPE_CHECKING:
-    from mlplatform.data._hive import HiveTable

@@ -15,9 +15,9 @@ import json
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -26,16 +26,24 @@ import pyarrow.parquet as pq
 from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.expressions import AlwaysTrue
 from pyiceberg.io.pyarrow import parquet_files_to_data_files
+from pyiceberg.table import Table as IcebergTable
 
 from mlplatform._metaflow import current_task
 from mlplatform.config import Settings, load_settings
-from mlplatform.data._catalog import filesystem, get_catalog, join_uri, uri_to_path
+from mlplatform.data._catalog import filesystem, get_catalog, join_uri, list_tables, uri_to_path
 from mlplatform.data._errors import CommitConflictError, DataError, SchemaMismatchError
 from mlplatform.data._expr import FilterLike, filter_columns, parse_filter
-from mlplatform.data._schema import conform
+from mlplatform.data._plan import DataFile
+from mlplatform.data._schema import conform, partition_spec
 
-if TYPE_CHECKING:
-    from mlplatform.data._table import Table
+__all__ = [
+    "GcResult",
+    "TableWriter",
+    "WriteManifest",
+    "commit_manifests",
+    "gc",
+    "staging_root",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -44,23 +52,6 @@ COMMIT_KEY = "mlp.commit-key"
 TARGET_FILE_BYTES = 256 * 1024 * 1024
 ROW_GROUP_ROWS = 256 * 1024
 _INPROGRESS = ".inprogress"
-
-
-@dataclass(frozen=True)
-class StagedFile:
-    """One staged Parquet file.
-
-    Attributes:
-        path: URI of the file.
-        size_bytes: Size on storage.
-        record_count: Rows.
-        partition: Identity-partition values of the rows in the file.
-    """
-
-    path: str
-    size_bytes: int
-    record_count: int
-    partition: dict[str, Any] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -75,7 +66,7 @@ class WriteManifest:
 
     table: str
     write_id: str
-    files: tuple[StagedFile, ...] = ()
+    files: tuple[DataFile, ...] = ()
 
     @property
     def record_count(self) -> int:
@@ -103,7 +94,7 @@ class WriteManifest:
             return cls(
                 table=raw["table"],
                 write_id=raw["write_id"],
-                files=tuple(StagedFile(**f) for f in raw["files"]),
+                files=tuple(DataFile(**f) for f in raw["files"]),
             )
         except (ValueError, KeyError, TypeError) as error:
             raise DataError(
@@ -185,27 +176,40 @@ def _split_by_partition(
 class TableWriter:
     """Stages Parquet files for a later `Table.commit`; nothing is visible until then.
 
+    Get one from `Table.writer`, which passes the table's current schema and partitioning.
+
     Example:
         >>> writer = Table("kg.matches").writer()
         >>> writer.write(arrow_table)            # any number of times
         >>> self.manifest = writer.manifest()   # a Metaflow artifact for the join
+
+    Attributes:
+        table: Name of the table the files are staged for.
+        write_id: Unique id of this writer (its Metaflow task attempt inside a flow).
+        location: The folder the files are staged under.
     """
 
-    def __init__(self, table: Table) -> None:
+    def __init__(
+        self,
+        table: str,
+        schema: pa.Schema,
+        partition_by: Sequence[str],
+        *,
+        settings: Settings,
+        compression_level: int | None = None,
+    ) -> None:
         self.table = table
-        iceberg = table._load(refresh=True)  # the schema as of now, not as first loaded
-        self._schema = table.schema
-        self._partition_by = table.partition_by
-        level = iceberg.properties.get("write.parquet.compression-level")
-        self._compression_level = int(level) if level else None  # pyarrow's zstd default
+        self._schema = schema
+        self._partition_by = list(partition_by)
+        self._settings = settings
+        self._compression_level = compression_level
         self.write_id = new_write_id()
-        self.location = join_uri(
-            staging_root(table.settings), table.namespace, table.table_name, self.write_id
-        )
-        self._files: list[StagedFile] = []
-        logger.debug("writer for %s stages under %s", table.name, self.location)
+        namespace, _, name = table.rpartition(".")
+        self.location = join_uri(staging_root(settings), namespace, name, self.write_id)
+        self._files: list[DataFile] = []
+        logger.debug("writer for %s stages under %s", table, self.location)
 
-    def write(self, data: Any) -> list[StagedFile]:
+    def write(self, data: Any) -> list[DataFile]:
         """Check ``data`` against the table's schema and stage it as Parquet files.
 
         Args:
@@ -218,12 +222,12 @@ class TableWriter:
             SchemaMismatchError: Columns or types differ from the table's (nothing written).
             DataError: A partition column holds nulls.
         """
-        arrow = conform(to_arrow_table(data), self._schema, self.table.name)
+        arrow = conform(to_arrow_table(data), self._schema, self.table)
         for column in self._partition_by:
             nulls = arrow.column(column).null_count
             if nulls:
                 raise DataError(
-                    f"partition column {column!r} of {self.table.name} has {nulls} null values; "
+                    f"partition column {column!r} of {self.table} has {nulls} null values; "
                     "fill them (e.g. with 'unknown') before writing. Nothing was written."
                 )
         staged = []
@@ -236,11 +240,11 @@ class TableWriter:
         self._files.extend(staged)
         return staged
 
-    def _write_file(self, data: pa.Table, partition: dict[str, Any]) -> StagedFile:
+    def _write_file(self, data: pa.Table, partition: dict[str, Any]) -> DataFile:
         name = f"part-{len(self._files):05d}-{uuid.uuid4().hex[:8]}.parquet"
         folder = join_uri(self.location, _partition_path(partition)) if partition else self.location
         uri = join_uri(folder, name)
-        fs, path = filesystem(uri, self.table.settings)
+        fs, path = filesystem(uri, self._settings)
         local = isinstance(fs, pafs.LocalFileSystem)
         # Local files appear under their final name only when complete; an S3 object only
         # appears when its upload completes.
@@ -266,25 +270,25 @@ class TableWriter:
             raise
         size = fs.get_file_info(path).size
         logger.debug("staged %s (%d rows, %d bytes)", uri, data.num_rows, size)
-        return StagedFile(
-            path=uri, size_bytes=size, record_count=data.num_rows, partition=partition
-        )
+        return DataFile(path=uri, size_bytes=size, record_count=data.num_rows, partition=partition)
 
     @property
-    def files(self) -> list[StagedFile]:
+    def files(self) -> list[DataFile]:
         """Files staged so far."""
         return list(self._files)
 
     def manifest(self) -> WriteManifest:
         """A small, serialisable description of the staged files, for `Table.commit`."""
-        return WriteManifest(
-            table=self.table.name, write_id=self.write_id, files=tuple(self._files)
-        )
+        return WriteManifest(table=self.table, write_id=self.write_id, files=tuple(self._files))
 
 
-def _commit_key(paths: list[str], mode: str, overwrite_filter: str) -> str:
+def _commit_key(mode: str, overwrite_filter: str, manifests: list[WriteManifest]) -> str:
+    """Identity of one commit: its mode, filter, writers and files (writers are unique per
+    task attempt, so a commit of writers that staged nothing still has its own key)."""
     digest = hashlib.sha256()
-    for part in [mode, overwrite_filter, *paths]:
+    write_ids = sorted(m.write_id for m in manifests)
+    paths = sorted(f.path for m in manifests for f in m.files)
+    for part in [mode, overwrite_filter, *write_ids, "", *paths]:
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()[:32]
@@ -312,56 +316,126 @@ def _as_manifests(manifests: Sequence[Any]) -> list[WriteManifest]:
     return result
 
 
-def commit_manifests(
-    table: Table,
-    manifests: Sequence[Any],
-    mode: str = "append",
-    overwrite_filter: FilterLike = None,
-) -> int | None:
-    """Implementation of `Table.commit` (see there)."""
+class _CommittedMeanwhile(Exception):
+    """Stops a commit's retry: a snapshot with its commit key landed in the meantime."""
+
+    def __init__(self, snapshot_id: int) -> None:
+        super().__init__(f"committed meanwhile as snapshot {snapshot_id}")
+        self.snapshot_id = snapshot_id
+
+
+class _CommitKeyGuard(IcebergTable):
+    """A handle on the table for one commit, which refuses to retry a commit that landed.
+
+    PyIceberg retries a commit that lost a race by refreshing the table and re-applying the
+    commit onto the new metadata. The refresh is where another process's commit of the same
+    manifests becomes visible, so this handle checks the commit key there, before every
+    attempt after the first, and stops the retry instead of appending the files again. It
+    raises an exception PyIceberg does not handle, so PyIceberg deletes no file: if the
+    snapshot found is this commit's own (a lost response), its files must stay.
+    """
+
+    def __init__(self, iceberg: IcebergTable, key: str) -> None:
+        super().__init__(
+            iceberg.name(),
+            iceberg.metadata,
+            iceberg.metadata_location,
+            iceberg.io,
+            iceberg.catalog,
+            iceberg.config,
+        )
+        self.commit_key = key
+
+    def refresh(self) -> IcebergTable:
+        super().refresh()
+        committed = _snapshot_committed_as(self, self.commit_key)
+        if committed is not None:
+            raise _CommittedMeanwhile(committed.snapshot_id)
+        return self
+
+
+def _check_manifests(
+    table: str, manifests: Sequence[Any], mode: str, overwrite_filter: FilterLike
+) -> list[WriteManifest]:
     if mode not in ("append", "overwrite"):
         raise DataError(f"commit mode must be 'append' or 'overwrite', got {mode!r}")
     if mode == "append" and overwrite_filter is not None:
         raise DataError("overwrite_filter applies to mode='overwrite' only")
-    manifests = _as_manifests(manifests)
-    for manifest in manifests:
-        if manifest.table != table.name:
+    checked = _as_manifests(manifests)
+    for manifest in checked:
+        if manifest.table != table:
             raise DataError(
                 f"manifest of writer {manifest.write_id} was written for table {manifest.table}, "
-                f"not {table.name}; commit it on Table({manifest.table!r})"
+                f"not {table}; commit it on Table({manifest.table!r})"
             )
-    paths = sorted(f.path for m in manifests for f in m.files)
+    paths = [f.path for m in checked for f in m.files]
     if len(paths) != len(set(paths)):
         duplicates = sorted({p for p in paths if paths.count(p) > 1})
         raise DataError(f"the same staged files appear in several manifests: {duplicates[:5]}")
-    expr = parse_filter(overwrite_filter)
-    key = _commit_key(paths, mode, str(expr))
-    iceberg = table._load(refresh=True)
+    return checked
 
-    committed = _snapshot_committed_as(iceberg, key)
+
+def commit_manifests(
+    iceberg: IcebergTable,
+    table: str,
+    manifests: Sequence[Any],
+    *,
+    mode: str = "append",
+    overwrite_filter: FilterLike = None,
+    allow_empty: bool = False,
+    settings: Settings,
+) -> int | None:
+    """Commit the manifests' staged files to a PyIceberg table as one snapshot.
+
+    The implementation of `Table.commit` (see there for the contract).
+
+    Args:
+        iceberg: The table, freshly loaded: the first "committed already?" check uses it.
+        table: Its name, for messages and to check the manifests against.
+        manifests: `WriteManifest` objects (or their JSON).
+        mode: ``"append"`` or ``"overwrite"``.
+        overwrite_filter: Partition filter choosing what an overwrite replaces.
+        allow_empty: Allow an overwrite without manifests.
+        settings: Filesystems of the profile.
+    """
+    manifests = _check_manifests(table, manifests, mode, overwrite_filter)
+    if not manifests:
+        if mode == "append":
+            logger.info("%s: no manifests to commit; no snapshot made", table)
+            return None
+        if not allow_empty:
+            raise DataError(
+                f"commit([], mode='overwrite') would empty table {table}: no writer's manifest "
+                "was passed, so nothing would replace its files. Pass the writers' manifests, "
+                "or allow_empty=True to empty the table on purpose; nothing was changed"
+            )
+    paths = sorted(f.path for m in manifests for f in m.files)
+    expr = parse_filter(overwrite_filter)
+    key = _commit_key(mode, str(expr), manifests)
+    committed = _snapshot_committed_as(iceberg, key) if manifests else None
     if committed is not None:
         logger.info(
             "%s: these manifests were committed already as snapshot %d; nothing to do",
-            table.name,
+            table,
             committed.snapshot_id,
         )
         return committed.snapshot_id
     if not paths and mode == "append":
-        logger.info("%s: the manifests stage no files; no snapshot made", table.name)
+        logger.info("%s: the manifests stage no files; no snapshot made", table)
         return None
 
-    _check_staged_files_exist(table, paths)
+    _check_staged_files_exist(paths, settings)
     already = _referenced(iceberg, paths)
     if already:
         raise DataError(
-            f"{len(already)} staged files are already part of table {table.name} (e.g. "
+            f"{len(already)} staged files are already part of table {table} (e.g. "
             f"{already[0]}) from another commit; commit each writer's manifest once"
         )
     try:
         data_files = list(parquet_files_to_data_files(iceberg.io, iceberg.metadata, iter(paths)))
     except ValueError as error:
         raise SchemaMismatchError(
-            f"staged files do not match the current schema of {table.name}: {error}. The "
+            f"staged files do not match the current schema of {table}: {error}. The "
             "table changed after the files were written; rewrite them with a new writer"
         ) from None
 
@@ -371,10 +445,11 @@ def commit_manifests(
         "mlp.writers": str(len(manifests)),
         "mlp.run": _run_identity([m.write_id for m in manifests]),
     }
+    guarded = _CommitKeyGuard(iceberg, key)
     try:
-        with iceberg.transaction() as transaction:
-            if "schema.name-mapping.default" not in iceberg.properties:
-                mapping = iceberg.schema().name_mapping.model_dump_json()
+        with guarded.transaction() as transaction:
+            if "schema.name-mapping.default" not in guarded.properties:
+                mapping = guarded.schema().name_mapping.model_dump_json()
                 transaction.set_properties({"schema.name-mapping.default": mapping})
             update = transaction.update_snapshot(snapshot_properties=properties)
             producer = update.fast_append() if mode == "append" else update.overwrite()
@@ -383,19 +458,28 @@ def commit_manifests(
                     snapshot_update.delete_data_file(data_file)
                 for data_file in data_files:
                     snapshot_update.append_data_file(data_file)
+    except _CommittedMeanwhile as meanwhile:
+        logger.info(
+            "%s: these manifests were committed meanwhile as snapshot %d (a concurrent commit "
+            "of the same manifests); nothing added",
+            table,
+            meanwhile.snapshot_id,
+        )
+        return meanwhile.snapshot_id
     except (CommitFailedException, ValidationException) as error:
         raise CommitConflictError(
-            f"commit to {table.name} failed because other writers committed concurrently and "
+            f"commit to {table} failed because other writers committed concurrently and "
             f"Iceberg's retries ran out ({error}). Nothing was committed and the staged files "
             "are intact: run the commit again."
         ) from None
-    # The commit left the catalog's answer in iceberg.metadata: no reload needed.
-    committed = _snapshot_committed_as(iceberg, key)
+    # The commit left the catalog's answer in the handle's metadata: no reload needed.
+    committed = _snapshot_committed_as(guarded, key)
     if committed is None:
-        raise DataError(f"commit to {table.name} finished but its snapshot is not in the metadata")
-    logger.info(
+        raise DataError(f"commit to {table} finished but its snapshot is not in the metadata")
+    log = logger.warning if mode == "overwrite" and not paths else logger.info
+    log(
         "%s: committed %d files (%d rows) of %d writers as snapshot %d (%s)",
-        table.name,
+        table,
         len(data_files),
         sum(m.record_count for m in manifests),
         len(manifests),
@@ -405,7 +489,7 @@ def commit_manifests(
     return committed.snapshot_id
 
 
-def _snapshot_committed_as(iceberg: Any, key: str) -> Any:
+def _snapshot_committed_as(iceberg: IcebergTable, key: str) -> Any:
     """The table's snapshot whose summary carries commit key ``key``, or None."""
     for snapshot in reversed(iceberg.snapshots()):
         if snapshot.summary and snapshot.summary.additional_properties.get(COMMIT_KEY) == key:
@@ -413,10 +497,10 @@ def _snapshot_committed_as(iceberg: Any, key: str) -> Any:
     return None
 
 
-def _check_staged_files_exist(table: Table, paths: list[str]) -> None:
+def _check_staged_files_exist(paths: list[str], settings: Settings) -> None:
     missing = []
     for path in paths:
-        fs, inner = filesystem(path, table.settings)
+        fs, inner = filesystem(path, settings)
         if fs.get_file_info(inner).type != pafs.FileType.File:
             missing.append(path)
     if missing:
@@ -435,16 +519,16 @@ def _referenced(iceberg: Any, paths: list[str]) -> list[str]:
     return sorted(wanted & current)
 
 
-def _files_to_replace(table: Table, iceberg: Any, expr: Any) -> list[Any]:
+def _files_to_replace(table: str, iceberg: IcebergTable, expr: Any) -> list[Any]:
     if iceberg.current_snapshot() is None:
         return []
     if expr != AlwaysTrue():
-        partition_columns = set(table.partition_by)
+        partition_columns = {column for column, _ in partition_spec(iceberg)}
         outside = filter_columns(expr) - partition_columns
         if outside:
             raise DataError(
                 f"overwrite_filter may only use partition columns {sorted(partition_columns)} "
-                f"of {table.name}, so that whole files are replaced; it uses {sorted(outside)}"
+                f"of {table}, so that whole files are replaced; it uses {sorted(outside)}"
             )
     return [task.file for task in iceberg.scan(row_filter=expr).plan_files()]
 
@@ -476,8 +560,6 @@ def _strip(uri: str) -> str:
 def referenced_files(settings: Settings) -> set[str]:
     """Paths (without scheme) of data files referenced by any snapshot of any table."""
     catalog = get_catalog(settings)
-    from mlplatform.data._table import list_tables
-
     found: set[str] = set()
     seen_manifests: set[str] = set()
     for name in list_tables(settings):

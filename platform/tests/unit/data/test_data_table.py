@@ -6,8 +6,8 @@ import time
 import pyarrow as pa
 import pytest
 
-from mlplatform.data import DataError, DataFrame, Shard, Table, TableNotFoundError
-from mlplatform.data._table import DataFile, split_files
+from mlplatform.data import DataError, DataFile, DataFrame, Shard, Table, TableNotFoundError
+from mlplatform.data._plan import split_files
 
 SCHEMA = pa.schema(
     [
@@ -155,9 +155,9 @@ def test_split_files_is_balanced_deterministic_and_never_empty():
     assert len(split_files(files, n=50)) == 10  # never an empty shard
     assert len(split_files(files, target_bytes=200)) == 3  # ceil(550 / 200)
     assert split_files([], n=4) == []
-    with pytest.raises(DataError, match="n must be at least 1"):
+    with pytest.raises(DataError, match=r"shards\(n=0\): n must be a whole number of shards"):
         split_files(files, n=0)
-    with pytest.raises(DataError, match="target_bytes must be positive"):
+    with pytest.raises(DataError, match="target_bytes must be a whole number of bytes"):
         split_files(files, target_bytes=0)
 
 
@@ -181,3 +181,17 @@ def test_shards_cover_the_table_and_pickle(titles):
 def test_table_pickles_by_name(titles):
     restored = pickle.loads(pickle.dumps(titles))
     assert restored == titles and restored.schema == SCHEMA
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"n": 2.5}, r"shards\(n=2.5\): n must be a whole number of shards, 1 or more"),
+        ({"n": "2"}, r"shards\(n='2'\): n must be a whole number of shards, 1 or more"),
+        ({"target_bytes": 1.5}, r"target_bytes must be a whole number of bytes, 1 or more"),
+    ],
+)
+def test_shard_counts_that_are_not_whole_numbers_are_one_clear_error(titles, arguments, message):
+    titles.write(rows(0, 10, "movie"))
+    with pytest.raises(DataError, match=message):
+        titles.shards(**arguments)

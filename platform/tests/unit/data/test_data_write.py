@@ -306,3 +306,16 @@ def test_gc_keeps_files_referenced_by_old_snapshots(table, mlp_settings):
     assert result.deleted == [] and result.referenced == 2
     first = table.snapshots()[0].snapshot_id
     assert len(DataFrame.load(table, snapshot_id=first)) == 10
+
+
+def test_an_empty_overwrite_is_refused_unless_asked_for(table):
+    table.write(batch(0, 10))
+    before = table.current_snapshot_id
+    with pytest.raises(DataError, match=r"would empty table kg\.matches.*allow_empty=True"):
+        table.commit([], mode="overwrite")
+    assert table.current_snapshot_id == before
+    assert len(DataFrame.load(table)) == 10
+    emptied = table.commit([], mode="overwrite", allow_empty=True)
+    assert emptied == table.current_snapshot_id != before
+    assert len(DataFrame.load(table)) == 0
+    assert len(DataFrame.load(table, snapshot_id=before)) == 10
