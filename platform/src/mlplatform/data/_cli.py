@@ -1,15 +1,23 @@
-"""``mlp data``: list, inspect, preview tables and collect unreferenced staged files."""
+"""``mlp data``: list, inspect, preview tables and collect unreferenced staged files.
+
+Every listing takes ``--format table|json|csv`` (`mlplatform._output`): a table for people,
+which never cuts ids, names or paths and never wraps when piped; JSON or CSV for programs.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
 import click
-from rich.console import Console
-from rich.table import Table as RichTable
 
+from mlplatform._output import emit, format_option, wide_console
 from mlplatform.config import load_settings
+from mlplatform.data._backend import open_source
+from mlplatform.data._catalog import list_tables
+from mlplatform.data._frame import DataFrame
+from mlplatform.data._write import gc, staging_root
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -45,77 +53,94 @@ def data() -> None:
 
 @data.command(name="ls")
 @click.argument("namespace", required=False)
-def ls(namespace: str | None) -> None:
+@format_option
+def ls(namespace: str | None, output_format: str) -> None:
     """List tables (optionally of one NAMESPACE)."""
-    from mlplatform.data._catalog import list_tables
-
     settings = load_settings()
-    names = list_tables(settings, namespace)
-    console = Console()
-    if not names:
-        console.print(
-            f"no tables in the {settings.data.catalog} catalog at {settings.data.catalog_uri}"
-        )
+    rows = [{"table": name} for name in list_tables(settings, namespace)]
+    empty = f"no tables in the {settings.data.catalog} catalog at {settings.data.catalog_uri}"
+    emit(rows, ["table"], output_format, keys=["table"], empty=empty)
+
+
+@data.command()
+@click.argument("name")
+@format_option
+def show(name: str, output_format: str) -> None:
+    """Show NAME's schema, partitions, current files and snapshots.
+
+    A table or Hive folder path. ``--format json`` prints one object with every part;
+    ``--format csv`` prints the snapshots, one line each.
+    """
+    source = open_source(name)
+    files = source.files()
+    snapshots = [
+        {
+            "snapshot_id": snapshot.snapshot_id,
+            "time": snapshot.timestamp,
+            "operation": snapshot.operation,
+            "added_rows": int(snapshot.summary.get("added-records", 0)),
+            "run": snapshot.summary.get("mlp.run"),
+        }
+        for snapshot in source.snapshots()
+    ]
+    snapshot_columns = ["snapshot_id", "time", "operation", "added_rows", "run"]
+    schema = [
+        {"column": field.name, "type": str(field.type), "nullable": field.nullable}
+        for field in source.schema
+    ]
+    spec = source.partition_spec
+    if output_format == "csv":
+        emit(snapshots, snapshot_columns, "csv")
         return
-    for name in names:
-        console.print(name)
-
-
-@data.command()
-@click.argument("name")
-def show(name: str) -> None:
-    """Show NAME's schema, partitions, snapshots, file count and bytes."""
-    from mlplatform.data._table import Table
-
-    table = Table(name)
-    console = Console()
-    schema = table.schema
-    columns = RichTable("column", "type", "nullable", title=f"{name} schema")
-    for field in schema:
-        columns.add_row(field.name, str(field.type), "yes" if field.nullable else "no")
-    console.print(columns)
-    spec = table.partition_spec
+    summary = {
+        "current_snapshot_id": source.current_snapshot_id,
+        "files": len(files),
+        "bytes": sum(f.size_bytes for f in files),
+        "rows": sum(f.record_count for f in files),
+    }
+    if output_format == "json":
+        described = {"table": name, "schema": schema, "partition_spec": spec, **summary}
+        click.echo(json.dumps({**described, "snapshots": snapshots}, default=str))
+        return
+    emit(schema, ["column", "type", "nullable"], title=f"{name} schema", keys=["column"])
+    console = wide_console()
     partitions = ", ".join(f"{c} ({t})" for c, t in spec) or "unpartitioned"
-    console.print(f"[bold]partitioned by[/bold] {partitions}")
-    files = table.files()
-    rows = sum(f.record_count for f in files)
+    console.print(f"[bold]partitioned by[/bold] {partitions}", highlight=False)
     console.print(
-        f"[bold]current snapshot[/bold] {table.current_snapshot_id}: {len(files)} files, "
-        f"{_size(sum(f.size_bytes for f in files))}, {rows} rows"
+        f"[bold]current snapshot[/bold] {summary['current_snapshot_id']}: {len(files)} files, "
+        f"{_size(summary['bytes'])}, {summary['rows']} rows",
+        highlight=False,
     )
-    snapshots = RichTable(
-        "snapshot", "time (UTC)", "operation", "added rows", "run", title="snapshots"
+    emit(
+        snapshots,
+        snapshot_columns,
+        title="snapshots",
+        keys=["snapshot_id", "time", "run"],
+        empty="no snapshots",
     )
-    for snapshot in table.snapshots():
-        snapshots.add_row(
-            str(snapshot.snapshot_id),
-            snapshot.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
-            snapshot.operation,
-            snapshot.summary.get("added-records", "0"),
-            snapshot.summary.get("mlp.run", ""),
-        )
-    console.print(snapshots)
 
 
 @data.command()
 @click.argument("name")
-@click.option("-n", "rows", default=10, show_default=True, help="Rows to show.")
+@click.option(
+    "-n", "rows", default=10, show_default=True, type=click.IntRange(min=0), help="Rows to show."
+)
 @click.option("--columns", "-c", default=None, help="Comma-separated columns.")
 @click.option("--filter", "-f", "row_filter", default=None, help='e.g. "year >= 2000".')
-def head(name: str, rows: int, columns: str | None, row_filter: str | None) -> None:
-    """Print the first N rows of NAME."""
-    from mlplatform.data._frame import DataFrame
-
-    if rows < 0:
-        raise click.BadParameter(f"-n must be 0 or more, got {rows}")
+@format_option
+def head(
+    name: str, rows: int, columns: str | None, row_filter: str | None, output_format: str
+) -> None:
+    """Print the first N rows of NAME (a table or a Hive folder path)."""
     selected = [c.strip() for c in columns.split(",")] if columns else None
     result = DataFrame.load(name, selected, row_filter, limit=rows).to_arrow()
-    view = RichTable(*result.schema.names)
-    for record in result.to_pylist():
-        view.add_row(*("" if v is None else str(v) for v in record.values()))
-    console = Console()
-    console.print(f"{name}: {result.num_rows} rows")
-    console.print(view)
+    emit(
+        result.to_pylist(),
+        result.schema.names,
+        output_format,
+        title=f"{name}: {result.num_rows} rows",
+        empty=f"{name}: 0 rows",
+    )
 
 
 @data.command(name="gc")
@@ -127,17 +152,19 @@ def head(name: str, rows: int, columns: str | None, row_filter: str | None) -> N
     help="Only delete staged files older than this (s, m, h, d, w), e.g. 24h.",
 )
 @click.option("--dry-run", is_flag=True, help="List what would be deleted.")
-def gc_command(older_than: str, dry_run: bool) -> None:
-    """Delete staged files that no table snapshot references."""
-    from mlplatform.data._write import gc, staging_root
+@format_option
+def gc_command(older_than: str, dry_run: bool, output_format: str) -> None:
+    """Delete staged files that no table snapshot references.
 
+    Lists each file (one line each, whole paths); the summary goes to stderr.
+    """
     settings = load_settings()
     result = gc(parse_duration(older_than), settings=settings, dry_run=dry_run)
-    console = Console()
-    for path in result.deleted:
-        console.print(("would delete " if dry_run else "deleted ") + path)
-    console.print(
-        f"{staging_root(settings)}: {'would delete' if dry_run else 'deleted'} "
-        f"{len(result.deleted)} files; kept {result.referenced} committed and "
-        f"{result.recent} newer than {older_than}"
+    action = "would delete" if dry_run else "deleted"
+    rows = [{"path": path, "action": action} for path in result.deleted]
+    emit(rows, ["path", "action"], output_format, keys=["path"], empty="no files to delete")
+    click.echo(
+        f"{staging_root(settings)}: {action} {len(result.deleted)} files; kept "
+        f"{result.referenced} committed and {result.recent} newer than {older_than}",
+        err=True,
     )
