@@ -2,7 +2,8 @@
 
 Kept apart from the matching logic so that the logic stays testable without a catalog.
 Every write is staged first and committed as one snapshot, so a failed task leaves nothing
-half-written.
+half-written. The input is seeded from `_sample.py` in the local profile when it is missing
+(`mlplatform.data.ensure_tables`), and required in production.
 """
 
 from __future__ import annotations
