@@ -419,6 +419,7 @@ def metaflow_config(settings: Settings) -> dict[str, str]:
             "DEFAULT_METADATA": "local",
             "DATASTORE_SYSROOT_LOCAL": str(sysroot),
             "DATATOOLS_LOCALROOT": str(sysroot / "data"),
+            "CARD_LOCALROOT": str(sysroot / "mf.cards"),  # else <cwd>/.metaflow
         }
     else:
         sysroot_s3 = f"{settings.storage.s3_root}/metaflow"

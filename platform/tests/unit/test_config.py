@@ -161,6 +161,7 @@ def test_metaflow_config_local(tmp_path):
         "DEFAULT_METADATA": "local",
         "DATASTORE_SYSROOT_LOCAL": str(tmp_path / "metaflow"),
         "DATATOOLS_LOCALROOT": str(tmp_path / "metaflow" / "data"),
+        "CARD_LOCALROOT": str(tmp_path / "metaflow" / "mf.cards"),
     }
 
 

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from knowledge_graph._config import BlockingKey, BlockingRule, MatchConfig
 from knowledge_graph._errors import InputDataError
-from knowledge_graph._normalize import map_unique, normalize_unique, sort_tokens
+from knowledge_graph._normalise import map_unique, normalise_unique, sort_tokens
 
 __all__ = [
     "BlockingIndex",
@@ -67,7 +67,7 @@ def _part(column: pa.ChunkedArray, key: BlockingKey) -> tuple[np.ndarray, np.nda
         records = np.repeat(np.arange(len(column)), lengths)
         values = pc.list_flatten(column).to_numpy(zero_copy_only=False).astype(object)
         if key.transform != "exact":
-            values = normalize_unique(values, articles)
+            values = normalise_unique(values, articles)
         if key.transform == "prefix":
             values = map_unique(values, lambda v: v.replace(" ", "")[: key.length])
     else:
@@ -78,7 +78,7 @@ def _part(column: pa.ChunkedArray, key: BlockingKey) -> tuple[np.ndarray, np.nda
         if transform == "exact":
             values = raw
         else:
-            values = normalize_unique(raw, articles)
+            values = normalise_unique(raw, articles)
             if transform == "sorted_tokens":
                 values = map_unique(values, sort_tokens)
             elif transform == "first_token":

@@ -23,7 +23,7 @@ from rapidfuzz import distance, process
 
 from knowledge_graph._config import FieldComparison, MatchConfig
 from knowledge_graph._errors import InputDataError
-from knowledge_graph._normalize import map_unique, normalize_lists, normalize_unique, sort_tokens
+from knowledge_graph._normalise import map_unique, normalise_lists, normalise_unique, sort_tokens
 
 __all__ = [
     "PreparedField",
@@ -116,19 +116,19 @@ class PreparedRecords:
     source_codes: np.ndarray | None = None
 
 
-def _normalized_strings(column: pa.ChunkedArray, articles: Sequence[str]) -> np.ndarray:
+def _normalised_strings(column: pa.ChunkedArray, articles: Sequence[str]) -> np.ndarray:
     """Normalised strings (lists are joined in sorted order), None for null or empty."""
     if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
-        lists = normalize_lists(column.to_pylist())
+        lists = normalise_lists(column.to_pylist())
         joined = [" ".join(sorted(items)) if items else None for items in lists]
         return np.array(joined, dtype=object)
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         column = pc.cast(column, pa.string())
-    return normalize_unique(column.to_numpy(zero_copy_only=False), articles)
+    return normalise_unique(column.to_numpy(zero_copy_only=False), articles)
 
 
 def _list_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    lists = normalize_lists(column.to_pylist())
+    lists = normalise_lists(column.to_pylist())
     vocabulary: dict[str, int] = {}
     matrix = np.full((len(lists), MAX_LIST_WIDTH), -1, dtype=np.int32)
     lengths = np.zeros(len(lists), dtype=np.int16)
@@ -158,7 +158,7 @@ def prepare_records(records: pa.Table, config: MatchConfig) -> PreparedRecords:
             f"records lack configured columns {missing}; they have {records.column_names}"
         )
     prepared = PreparedRecords(n=records.num_rows)
-    normalized: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}  # (column, articles)
+    normalised: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}  # (column, articles)
     groups: dict[tuple[str, tuple[str, ...]], ValueGroup] = {}
     for spec in config.fields:
         column = records.column(spec.column)
@@ -172,9 +172,9 @@ def prepare_records(records: pa.Table, config: MatchConfig) -> PreparedRecords:
             entry.signatures = _signatures(entry.lists)
         else:
             key = (spec.column, tuple(spec.articles))
-            if key not in normalized:
-                normalized[key] = _normalized_strings(column, spec.articles)
-            strings = normalized[key]
+            if key not in normalised:
+                normalised[key] = _normalised_strings(column, spec.articles)
+            strings = normalised[key]
             if spec.comparator == "token_sort":
                 strings = map_unique(strings, sort_tokens)
             codes, uniques = pd.factorize(strings, use_na_sentinel=True)
@@ -182,10 +182,10 @@ def prepare_records(records: pa.Table, config: MatchConfig) -> PreparedRecords:
             entry.uniques = np.asarray(uniques, dtype=object)
             if spec.comparator != "exact":
                 if key not in groups:
-                    if strings is normalized[key]:
+                    if strings is normalised[key]:
                         groups[key] = ValueGroup(entry.codes, len(entry.uniques))
                     else:
-                        group_codes, group_values = pd.factorize(normalized[key])
+                        group_codes, group_values = pd.factorize(normalised[key])
                         groups[key] = ValueGroup(group_codes.astype(np.int32), len(group_values))
                 groups[key].add(spec.name, entry.codes)
         prepared.fields[spec.name] = entry

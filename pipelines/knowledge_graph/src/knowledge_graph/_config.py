@@ -34,7 +34,7 @@ Comparator = Literal[
 STRING_COMPARATORS = ("exact", "jaro_winkler", "levenshtein", "token_sort")
 FUZZY_COMPARATORS = ("jaro_winkler", "levenshtein", "token_sort")
 Transform = Literal[
-    "exact", "normalized", "sorted_tokens", "first_token", "prefix", "tokens", "each"
+    "exact", "normalised", "sorted_tokens", "first_token", "prefix", "tokens", "each"
 ]
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -120,7 +120,7 @@ class BlockingKey(_Model):
     """
 
     column: str
-    transform: Transform = "normalized"
+    transform: Transform = "normalised"
     length: int | None = Field(default=None, ge=1)
     """Number of characters kept by ``prefix``."""
     articles: list[str] = []

@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from knowledge_graph import _vocabulary as vocab
 from knowledge_graph._errors import InputDataError
-from knowledge_graph._normalize import fold_ascii
+from knowledge_graph._normalise import fold_ascii
 from knowledge_graph._schemas import RECORD_SCHEMA, TRUTH_SCHEMA
 
 __all__ = ["SampleData", "generate_title_records"]

@@ -43,7 +43,7 @@ def fold_ascii(text: str) -> str:
     return decomposed.encode("ascii", "ignore").decode("ascii")
 
 
-def normalize_text(text: str, articles: Sequence[str] = ()) -> str:
+def normalise_text(text: str, articles: Sequence[str] = ()) -> str:
     """Lower-case, ASCII-folded, punctuation-free form of ``text`` for comparison.
 
     ``&`` becomes ``and``; a leading article from ``articles`` is dropped, and so is a
@@ -70,10 +70,10 @@ def sort_tokens(text: str) -> str:
     return " ".join(sorted(text.split()))
 
 
-def normalize_unique(
+def normalise_unique(
     values: Sequence[str | None] | np.ndarray, articles: Sequence[str] = ()
 ) -> np.ndarray:
-    """`normalize_text` over an array with nulls, computed once per distinct value.
+    """`normalise_text` over an array with nulls, computed once per distinct value.
 
     Returns:
         An object array of the same length: normalised strings, ``None`` for nulls and for
@@ -81,7 +81,7 @@ def normalize_unique(
     """
     codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
     article_set = tuple(articles)
-    mapped = [normalize_text(str(value), article_set) or None for value in uniques]
+    mapped = [normalise_text(str(value), article_set) or None for value in uniques]
     lookup = np.array([*mapped, None], dtype=object)  # index -1 -> None
     return lookup[codes]
 
@@ -93,7 +93,7 @@ def map_unique(values: np.ndarray, function) -> np.ndarray:
     return lookup[codes]
 
 
-def normalize_lists(
+def normalise_lists(
     lists: Iterable[Sequence[str] | None],
 ) -> list[list[str] | None]:
     """Normalise each element of each list; empty or missing lists become ``None``."""
@@ -109,7 +109,7 @@ def normalize_lists(
                 continue
             value = cache.get(item)
             if value is None:
-                value = cache[item] = normalize_text(item)
+                value = cache[item] = normalise_text(item)
             if value:
                 normalised.append(value)
         result.append(normalised or None)
