@@ -39,3 +39,14 @@ class OrchestratorBusyError(OrchestrationError):
 
 class DeployError(OrchestrationError):
     """A flow could not be compiled or deployed to the production scheduler."""
+
+
+def check_limit(limit: object) -> int:
+    """Return ``limit`` if it is a whole number >= 0 (the one rule for counts), else raise.
+
+    Raises:
+        ValueError: ``limit`` is negative or not an int.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise ValueError(f"limit must be a whole number >= 0, got {limit!r}")
+    return limit

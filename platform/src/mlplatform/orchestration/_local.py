@@ -23,7 +23,7 @@ from mlplatform._checks import CheckResult, sqlite_probe
 from mlplatform._time import utc_from_epoch, utc_now
 from mlplatform.orchestration._backend import EventBackend
 from mlplatform.orchestration._db import connect, database_path, open_database
-from mlplatform.orchestration._errors import EventConflictError
+from mlplatform.orchestration._errors import EventConflictError, check_limit
 from mlplatform.orchestration._events import Event, payload_hash, validate_event
 
 if TYPE_CHECKING:
@@ -123,6 +123,7 @@ class EventLog(EventBackend):
 
     def list(self, *, name: str | None = None, limit: int = 50) -> list[Event]:
         """The latest ``limit`` events (optionally of one name), oldest first."""
+        check_limit(limit)
         query = "select * from events"
         args: tuple[Any, ...] = ()
         if name:

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from mlplatform._time import utc_from_epoch, utc_now
 from mlplatform.config import Settings, load_settings
 from mlplatform.orchestration._db import connect, database_path, open_database
+from mlplatform.orchestration._errors import check_limit
 from mlplatform.orchestration._events import Event
 from mlplatform.orchestration._local import row_event
 
@@ -313,6 +314,7 @@ class RunStore:
         self, *, flow: str | None = None, status: str | None = None, limit: int = 50
     ) -> list[RunRecord]:
         """The latest ``limit`` records (optionally of one flow or status), oldest first."""
+        check_limit(limit)
         clauses, args = [], []
         if flow:
             clauses.append("flow = ?")

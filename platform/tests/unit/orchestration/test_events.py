@@ -218,3 +218,15 @@ def test_a_negative_limit_is_refused(mlp_settings, command):
     assert result.exit_code == 2
     assert "-1 is not in the range x>=0" in result.stderr
     assert result.stdout == ""
+
+
+def test_listing_apis_refuse_negative_limits_like_the_cli(mlp_settings):
+    from mlplatform.orchestration import EventLog, list_runs
+
+    log = EventLog.from_settings(mlp_settings)
+    for bad in (-1, 2.5, True):
+        with pytest.raises(ValueError, match="limit must be a whole number >= 0"):
+            log.list(limit=bad)
+        with pytest.raises(ValueError, match="limit must be a whole number >= 0"):
+            list_runs(mlp_settings, limit=bad)
+    assert log.list(limit=0) == []
