@@ -87,6 +87,11 @@ class CacheBackend(Backend):
         make it current and write into it, atomically. Returns the generation written."""
 
     @abstractmethod
+    def add_current(self, namespace: str, item: Item, new_generation: str) -> bool:
+        """Write one item into the current generation (created as for `write_current`) only
+        if its key is absent or expired, atomically; True if it was written."""
+
+    @abstractmethod
     def delete_current(self, namespace: str, keys: Sequence[str]) -> int:
         """Delete keys from the current generation; returns how many existed."""
 

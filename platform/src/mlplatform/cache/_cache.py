@@ -224,6 +224,18 @@ class Cache:
             self.backend.write_current(self.namespace, batch, new_generation_id())
         return len(encoded)
 
+    def add(self, key: str, value: Any, *, ttl: float | None = None) -> bool:
+        """Store ``value`` under ``key`` only if the key is absent (or expired), atomically.
+
+        Of several processes adding the same key at once, exactly one succeeds: a claim,
+        a once-only marker, an idempotency key.
+
+        Returns:
+            True if this call stored it; False if the key was already there (unchanged).
+        """
+        item = _encode_items(((key, value),), ttl)[0]
+        return self.backend.add_current(self.namespace, item, new_generation_id())
+
     def delete(self, key: str) -> bool:
         """Delete ``key`` from the current generation; True if it was there."""
         return self.backend.delete_current(self.namespace, [check_key(key)]) > 0

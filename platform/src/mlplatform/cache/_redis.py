@@ -67,9 +67,10 @@ for i = 2, #ARGV do out[i - 1] = redis.call('GET', p .. ARGV[i]) end
 return out
 """
 
-# ARGV: base, namespace, mode ('gen' | 'current'), generation (or the id to create when the
-# namespace has no current one), now, run id, then triplets of key, ttl, value. ttl is ''
-# for the namespace's default, '-' for none, else milliseconds.
+# ARGV: base, namespace, mode ('gen' | 'current' | 'add'), generation (or the id to create
+# when the namespace has no current one), now, run id, then triplets of key, ttl, value. ttl
+# is '' for the namespace's default, '-' for none, else milliseconds. 'add' writes one item
+# into the current generation only if its key is absent, and returns '' when it is not.
 _WRITE = """
 local base = ARGV[1]
 local g = ARGV[4]
@@ -95,6 +96,7 @@ end
 local default_ttl = redis.call('GET', base .. 'ttl')
 local vp = base .. 'v:' .. g .. ':'
 local idx = base .. 'i:' .. g
+if ARGV[3] == 'add' and redis.call('EXISTS', vp .. ARGV[7]) == 1 then return '' end
 for i = 7, #ARGV, 3 do
   local ttl = ARGV[i + 1]
   if ttl == '' then ttl = default_ttl end
@@ -485,6 +487,19 @@ class RedisBackend(CacheBackend):
             *self._item_args(items),
         )
         return generation.decode()
+
+    def add_current(self, namespace: str, item: Item, new_generation: str) -> bool:
+        written = self._script(
+            "write",
+            _base(namespace),
+            namespace,
+            "add",
+            new_generation,
+            repr(time.time()),
+            "",
+            *self._item_args([item]),
+        )
+        return bool(written)
 
     def delete_current(self, namespace: str, keys: Sequence[str]) -> int:
         if not keys:

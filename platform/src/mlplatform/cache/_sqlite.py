@@ -225,30 +225,46 @@ class SQLiteBackend(CacheBackend):
             "SELECT ttl FROM namespaces WHERE ns = ?", (namespace,)
         ).fetchone()[0]
 
+    def _current_for_write(
+        self, connection: sqlite3.Connection, namespace: str, new_generation: str
+    ) -> tuple[int, str, float | None]:
+        """The current generation (gid, id) and the default TTL, creating and publishing
+        ``new_generation`` when the namespace has none; inside a write transaction."""
+        default_ttl = self._ensure_namespace(connection, namespace)
+        row = connection.execute(
+            "SELECT g.gid, g.gen FROM namespaces n JOIN generations g ON g.gid = n.current "
+            "WHERE n.ns = ?",
+            (namespace,),
+        ).fetchone()
+        if row is not None:
+            return row[0], row[1], default_ttl
+        now = self._clock()
+        gid = self._insert_generation(connection, namespace, new_generation, now, None)
+        connection.execute(
+            "UPDATE generations SET status = 'published', published = ?, pub_seq = 1 WHERE gid = ?",
+            (now, gid),
+        )
+        connection.execute("UPDATE namespaces SET current = ? WHERE ns = ?", (gid, namespace))
+        return gid, new_generation, default_ttl
+
     def write_current(self, namespace: str, items: Sequence[Item], new_generation: str) -> str:
         with self._write() as connection:
-            default_ttl = self._ensure_namespace(connection, namespace)
-            row = connection.execute(
-                "SELECT g.gid, g.gen FROM namespaces n JOIN generations g ON g.gid = n.current "
-                "WHERE n.ns = ?",
-                (namespace,),
-            ).fetchone()
-            if row is None:
-                now = self._clock()
-                gid = self._insert_generation(connection, namespace, new_generation, now, None)
-                connection.execute(
-                    "UPDATE generations SET status = 'published', published = ?, pub_seq = 1 "
-                    "WHERE gid = ?",
-                    (now, gid),
-                )
-                connection.execute(
-                    "UPDATE namespaces SET current = ? WHERE ns = ?", (gid, namespace)
-                )
-                generation = new_generation
-            else:
-                gid, generation = row
+            gid, generation, default_ttl = self._current_for_write(
+                connection, namespace, new_generation
+            )
             connection.executemany(_UPSERT, self._rows(gid, items, default_ttl))
         return generation
+
+    def add_current(self, namespace: str, item: Item, new_generation: str) -> bool:
+        with self._write() as connection:
+            gid, _, default_ttl = self._current_for_write(connection, namespace, new_generation)
+            row = connection.execute(
+                "SELECT expires FROM entries WHERE gid = ? AND key = ?", (gid, item[0])
+            ).fetchone()
+            if row is not None and (row[0] is None or row[0] > self._clock()):
+                return False
+            connection.executemany(_UPSERT, self._rows(gid, [item], default_ttl))
+        return True
 
     def delete_current(self, namespace: str, keys: Sequence[str]) -> int:
         with self._write() as connection:

@@ -452,3 +452,34 @@ def test_the_current_generations_key_count_follows_put_and_delete(make_cache):
     cache.delete("a")
     (current,) = [info for info in cache.generations() if info.status == "current"]
     assert current.key_count == 2 == len(cache.keys())
+
+
+def test_add_stores_only_an_absent_or_expired_key(make_cache):
+    cache = make_cache()
+    assert cache.add("job:1", {"status": "queued"}) is True  # creates the first generation
+    assert cache.add("job:1", {"status": "other"}) is False
+    assert cache.get("job:1") == {"status": "queued"}
+    assert cache.add("short", 1, ttl=0.05) is True
+    time.sleep(0.1)
+    assert cache.add("short", 2) is True  # the first one expired
+    assert cache.get("short") == 2
+
+
+def test_of_threads_adding_one_key_exactly_one_wins(make_cache):
+    cache = make_cache()
+    cache.put("other", 0)
+    wins: list[int] = []
+    barrier = threading.Barrier(8)
+
+    def claim(index: int) -> None:
+        barrier.wait()
+        if cache.add("claim", index):
+            wins.append(index)
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(wins) == 1
+    assert cache.get("claim") == wins[0]
