@@ -336,9 +336,13 @@ def with_byte_ranges(plan: ScanPlan, settings: Settings) -> ScanPlan:
     wanted = set(plan.read_columns)
     if not plan.files or plan.needs_pyiceberg or wanted >= set(plan.schema.names):
         return plan
-    threads = max(1, min(settings.data.read_threads, len(plan.files)))
-    with ThreadPoolExecutor(threads, thread_name_prefix="mlp-footer") as pool:
-        layouts = list(pool.map(lambda f: _file_layout(f, settings), plan.files))
+    with _layouts_lock:
+        unknown = [f for f in plan.files if (f.path, f.size_bytes) not in _layouts]
+    if len(unknown) > 1:  # read the footers not seen yet concurrently (on S3, one GET each)
+        threads = max(1, min(settings.data.read_threads, len(unknown)))
+        with ThreadPoolExecutor(threads, thread_name_prefix="mlp-footer") as pool:
+            list(pool.map(lambda f: _file_layout(f, settings), unknown))
+    layouts = [_file_layout(f, settings) for f in plan.files]
     ranges: dict[str, tuple[ByteRange, ...]] = {}
     for data_file, layout in zip(plan.files, layouts, strict=True):
         if layout is None:

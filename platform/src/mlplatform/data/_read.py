@@ -2,10 +2,11 @@
 
 A pool of ``data.read_threads`` threads fetches the plan's files while a byte budget
 (``data.max_bytes_in_flight``) bounds fetched-but-not-yet-decoded bytes. A file is fetched
-into a zeroed buffer of its size: whole (one read, one GET on S3), or for a projection only
-the byte ranges the plan names (its columns' chunks and its footer), so the other columns
-are neither read from storage nor copied. Pages of the buffer that no range touches are
-never written, so they cost no memory. Each file is decoded in the thread that fetched it
+into a buffer of its size, at the file's offsets: whole (one read, one GET on S3), or for a
+projection only the byte ranges the plan names (its columns' chunks and its footer), so
+the other columns are neither read from storage nor copied. Pages of a new buffer that no
+range touches are never written, so they cost no memory; buffers are reused for the next
+files. Each file is decoded in the thread that fetched it
 and the row filter applied per file, so memory stays near the size of the result; the
 per-file tables are concatenated without copying.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -62,27 +64,88 @@ class _ByteBudget:
             self._condition.notify_all()
 
 
+class _BufferPool:
+    """Fetch buffers kept for the next file.
+
+    The first write into a new buffer costs a page fault per 4 KiB, which on a busy machine
+    costs more than the copy itself; a reused buffer has its pages already. At most
+    `POOL_BYTES` are kept, and only buffers no decoded column still points into.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self._max_bytes = max_bytes
+        self._free: list[tuple[int, io.BytesIO]] = []  # (capacity, buffer)
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> tuple[int, io.BytesIO]:
+        """A buffer of exactly ``size`` bytes (contents undefined) and its capacity."""
+        with self._lock:
+            # Truncating to less than half its size would make Python shrink the buffer.
+            fits = [entry for entry in self._free if entry[0] // 2 <= size <= entry[0]]
+            if fits:
+                entry = min(fits, key=lambda e: e[0])
+                self._free.remove(entry)
+        if not fits:
+            # bytes(n) is calloc'ed: pages no range touches stay unwritten. The BytesIO owns
+            # it, so its buffer view shares it instead of copying.
+            return size, io.BytesIO(bytes(size))
+        capacity, buffer = entry
+        current = buffer.seek(0, io.SEEK_END)
+        if size < current:
+            buffer.truncate(size)
+        elif size > current:
+            buffer.seek(size - 1)
+            buffer.write(b"\0")
+        buffer.seek(0)
+        return capacity, buffer
+
+    def give(self, capacity: int, buffer: io.BytesIO) -> None:
+        """Keep ``buffer`` for reuse, if no array still points into it and there is room."""
+        try:
+            buffer.truncate(buffer.seek(0, io.SEEK_END))  # BufferError while still exported
+        except BufferError:
+            return
+        with self._lock:
+            if sum(c for c, _ in self._free) + capacity <= self._max_bytes:
+                self._free.append((capacity, buffer))
+
+    def clear(self) -> None:
+        """Drop every kept buffer (and a lock a forking thread may have held)."""
+        self._free = []
+        self._lock = threading.Lock()
+
+
+POOL_BYTES = 128 * 1024 * 1024
+_buffers = _BufferPool(POOL_BYTES)
+os.register_at_fork(after_in_child=_buffers.clear)
+
+
 def fetch(
-    data_file: DataFile, ranges: Sequence[ByteRange] | None, settings: Settings | None = None
-) -> bytes:
+    data_file: DataFile,
+    ranges: Sequence[ByteRange] | None,
+    settings: Settings | None = None,
+    buffer: io.BytesIO | None = None,
+) -> io.BytesIO:
     """The bytes of a file (local or S3) a read needs, each at its offset in the file.
 
     Args:
         data_file: The file; its ``size_bytes`` is the size of the result.
-        ranges: ``(offset, length)`` parts to read; None reads the whole file. The rest of
-            the result is zeros, which no decoder reads.
+        ranges: ``(offset, length)`` parts to read; None reads the whole file. What lies
+            outside them is undefined, and no decoder reads it.
         settings: Filesystems of the profile.
+        buffer: Where to put the bytes: a buffer of exactly ``size_bytes`` (default: new).
 
     Returns:
-        ``bytes``, so that both decoders wrap it without a copy (``pa.py_buffer``, ``BytesIO``).
+        The buffer, positioned at its start; both decoders read it in place.
+
+    Raises:
+        DataError: The file does not exist or is shorter than its metadata says.
     """
+    if buffer is None:
+        buffer = io.BytesIO(bytes(data_file.size_bytes))
     fs, inner = filesystem(data_file.path, settings)
-    # bytes(n) is calloc'ed: pages no range touches stay unwritten. The BytesIO owns it, so
-    # its buffer view and getvalue() share it instead of copying.
-    buffer = io.BytesIO(bytes(data_file.size_bytes))
-    view = buffer.getbuffer()
     try:
-        with fs.open_input_file(inner) as handle:
+        with fs.open_input_file(inner) as handle, buffer.getbuffer() as view:
             for offset, length in ranges or ((0, data_file.size_bytes),):
                 handle.seek(offset)
                 if handle.readinto(view[offset : offset + length]) != length:
@@ -95,9 +158,7 @@ def fetch(
             f"data file {data_file.path} does not exist; the table's metadata and storage "
             "disagree (a file was deleted outside the catalog?)"
         ) from None
-    finally:
-        view.release()
-    return buffer.getvalue()
+    return buffer
 
 
 def _constant(value: Any, data_type: pa.DataType, length: int) -> pa.Array:
@@ -124,17 +185,20 @@ def _polars_round_trips(data_type: pa.DataType) -> bool:
 
 
 def _decode(
-    content: bytes,
+    content: io.BytesIO,
     data_file: DataFile,
     target: pa.Schema,
     read_columns: list[str],
     arrow_filter: pc.Expression | None,
 ) -> pa.Table:
-    parquet = pq.ParquetFile(pa.BufferReader(pa.py_buffer(content)))
+    # Both readers read the buffer in place; pyarrow through file calls, so that no array
+    # it returns points into the buffer, which is reused for the next file.
+    parquet = pq.ParquetFile(content)
     stored = parquet.schema_arrow
     columns = [c for c in read_columns if c in stored.names]
     if columns and all(_polars_round_trips(stored.field(c).type) for c in columns):
-        frame = pl.read_parquet(io.BytesIO(content), columns=columns)
+        content.seek(0)
+        frame = pl.read_parquet(content, columns=columns)
         views = frame.to_arrow(compat_level=pl.CompatLevel.newest())  # zero copy
         table = views.cast(pa.schema([stored.field(c) for c in columns]))  # views -> strings
     else:
@@ -175,10 +239,12 @@ def read_files(files: Sequence[DataFile], plan: ScanPlan, settings: Settings) ->
         ranges = plan.byte_ranges.get(data_file.path)
         size = max(sum(n for _, n in ranges) if ranges else data_file.size_bytes, 1)
         budget.acquire(size)
+        capacity, buffer = _buffers.take(data_file.size_bytes)
         try:
-            content = fetch(data_file, ranges, settings)
+            content = fetch(data_file, ranges, settings, buffer)
             return _decode(content, data_file, target, read_columns, arrow_filter)
         finally:
+            _buffers.give(capacity, buffer)
             budget.release(size)
 
     started = time.perf_counter()

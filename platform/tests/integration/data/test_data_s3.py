@@ -93,6 +93,11 @@ def test_write_commit_read_and_gc_on_s3(s3_profile, s3_endpoint):
 
     frame = DataFrame.load(table, filter="kind == 'movie' and id >= 250")
     assert sorted(frame.to_arrow().column("id").to_pylist()) == list(range(250, 300, 2))
+    projection = table.plan(columns=["score"], filter="id >= 250")  # ranged GETs on S3
+    assert set(projection.byte_ranges) == {f.path for f in projection.files}
+    scores = DataFrame.load(table, columns=["score"], filter="id >= 250").to_arrow()
+    assert scores.column_names == ["score"]
+    assert sorted(scores.column("score").to_pylist()) == [float(x) for x in range(50, 100)]
     assert len(table.files(filter="kind == 'movie'")) == 3
     assert len(DataFrame.load(table.shards(n=2)[1])) > 0
 
