@@ -74,6 +74,7 @@ def test_doctor_production_reports_unreachable_services(tmp_path):
         "MLP_DATA__CATALOG_URI": f"http://{closed}",
         "MLP_CACHE__REDIS_URL": f"redis://{closed}/0",
         "MLP_METAFLOW__METADATA_SERVICE_URL": f"http://{closed}",
+        "MLP_HOSTING__TOKENS": "token",
     }
     result = run_mlp("doctor", env=env)
     assert result.returncode == 1
@@ -106,6 +107,8 @@ def test_doctor_checks_the_backends_the_profile_names_not_fixed_ones(tmp_path):
         "MLP_CACHE__BACKEND": "sqlite",
         "MLP_DATA__CATALOG": "sql",
         "MLP_DATA__CATALOG_URI": f"sqlite:///{tmp_path / 'catalog.db'}",
+        "MLP_HOSTING__TOKENS": "token",
+        "MLP_HOSTING__QUEUE": "sqlite",
     }
     result = run_mlp("doctor", "--help", env=env)
     assert result.returncode == 0

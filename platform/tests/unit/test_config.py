@@ -9,6 +9,7 @@ from mlplatform.config import ConfigError, find_workspace_root, load_settings, m
 
 PRODUCTION = {
     "MLP_PROFILE": "production",
+    "MLP_HOSTING__TOKENS": "token",
     "MLP_STORAGE__S3_ROOT": "s3://bucket/mlp",
     "MLP_DATA__CATALOG_URI": "http://catalog:8181",
     "MLP_CACHE__REDIS_URL": "redis://cache:6379/0",
@@ -256,8 +257,9 @@ def test_every_layer_section_is_known_and_defaults_resolve(tmp_path):
         "orchestration",
         "argo",
         "cache",
+        "hosting",
     ]
     assert settings.orchestration.flows_dir == settings.root / "pipelines"
     assert settings.source_of("cache", "backend") == "default"
-    with pytest.raises(AttributeError, match="settings have no section 'hosting'"):
-        _ = settings.hosting
+    with pytest.raises(AttributeError, match="settings have no section 'nothing'"):
+        _ = settings.nothing
