@@ -68,4 +68,10 @@ LAYERS: tuple[Layer, ...] = (
         check="mlplatform.cache._backend:check",
         commands={"cache": "mlplatform.cache._cli:cache"},
     ),
+    Layer(
+        name="hosting",
+        sections={"hosting": "mlplatform.hosting._settings:HostingSettings"},
+        check="mlplatform.hosting._backend:check",
+        commands={"serve": "mlplatform.hosting._cli:serve", "jobs": "mlplatform.hosting._cli:jobs"},
+    ),
 )

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from mlplatform.compute._settings import ComputeSettings
     from mlplatform.data._settings import DataSettings
     from mlplatform.environments._settings import EnvironmentsSettings
+    from mlplatform.hosting._settings import HostingSettings
     from mlplatform.orchestration._settings import ArgoSettings, OrchestrationSettings
 
 __all__ = [
@@ -188,6 +189,7 @@ class Settings:
         orchestration: OrchestrationSettings
         argo: ArgoSettings
         cache: CacheSettings
+        hosting: HostingSettings
 
     def __getattr__(self, name: str) -> SettingsSection:
         if name.startswith("__") or name in ("sections", "sources"):

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlplatform._pids import pid_alive
 from mlplatform.environments._settings import EnvironmentsSettings
 from mlplatform.environments._spec import Lock
 from mlplatform.environments._uv import create_venv, install_lock
@@ -165,21 +166,11 @@ def link_platform(environment: Environment, workspace_root: Path) -> None:
         os.replace(temporary, pth)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _used(path: Path) -> bool:
     leases = path / _IN_USE
     if not leases.is_dir():
         return False
-    return any(lease.name.isdigit() and _alive(int(lease.name)) for lease in leases.iterdir())
+    return any(lease.name.isdigit() and pid_alive(int(lease.name)) for lease in leases.iterdir())
 
 
 @dataclass(frozen=True)
@@ -205,7 +196,7 @@ def collect_environments(
     for path in sorted(envs_dir.iterdir()):
         if path.name.startswith(_BUILDING):
             pid = path.name.removeprefix(_BUILDING).split("-")[1]
-            if pid.isdigit() and _alive(int(pid)):
+            if pid.isdigit() and pid_alive(int(pid)):
                 continue
         elif path.name in referenced:
             kept += 1
