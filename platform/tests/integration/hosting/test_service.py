@@ -131,3 +131,35 @@ def test_a_service_whose_run_does_not_exist_refuses_to_start(mlp_home, tmp_path)
         "this profile's metadata; check the name and the run id (`Flow/latest_successful` picks "
         "the newest successful run)"
     ]
+
+
+def test_workers_run_in_the_services_named_environment(serve, example, mlp_home):
+    from mlplatform.environments import EnvironmentSpec, register, resolve
+
+    register("tests/hosting/six-1.16:v1", resolve(EnvironmentSpec(["six==1.16.0"])))
+    served = serve(example / "env_service.py")
+    with served.client() as client:
+        where = client.post("/where", json={}).json()
+    assert where["six"] == "1.16.0"
+    assert where["python"].startswith(str(mlp_home / "envs"))
+
+
+def test_mlp_jobs_lists_and_shows_the_jobs(iris_run, serve, example):
+    import json
+
+    from click.testing import CliRunner
+
+    from mlplatform.cli import cli
+
+    served = serve(example / "service.py")
+    with served.client() as client:
+        job = client.post("/explain", json=SETOSA).json()
+        wait_done(client, job["location"])
+    listed = CliRunner().invoke(cli, ["jobs", "ls", "--format", "json"])
+    assert listed.exit_code == 0, listed.output
+    (row,) = json.loads(listed.stdout)
+    assert (row["service"], row["job"], row["status"]) == ("iris", job["job_id"], "done")
+    shown = CliRunner().invoke(cli, ["jobs", "show", job["job_id"]])
+    assert json.loads(shown.stdout)["result"]["label"] == "setosa"
+    missing = CliRunner().invoke(cli, ["jobs", "show", "nope"])
+    assert missing.exit_code == 2 and "no job 'nope'" in missing.output
