@@ -4,6 +4,10 @@ Each layer contributes its commands as click commands or groups in its own ``_cl
 named in its entry of `mlplatform._layers.LAYERS` and imported only when used, so
 ``mlp --help`` stays fast and a layer's dependencies load only for its commands.
 
+A pipeline adds commands without the platform importing it: an entry point in the group
+``mlplatform.commands`` of its ``pyproject.toml`` (``features = "media_features._cli:features"``)
+becomes ``mlp features``; a name that a layer already uses is refused.
+
 Exit codes, the same for every command:
 
 - 0: done;
@@ -25,7 +29,7 @@ from mlplatform._errors import MLPlatformError
 from mlplatform._layers import LAYERS
 from mlplatform._loader import load_object
 
-__all__ = ["SUBCOMMANDS", "USER_ERROR", "cli", "main"]
+__all__ = ["COMMAND_ENTRY_POINTS", "SUBCOMMANDS", "USER_ERROR", "cli", "main", "plugin_commands"]
 
 USER_ERROR = 2
 
@@ -33,6 +37,18 @@ USER_ERROR = 2
 SUBCOMMANDS: dict[str, str] = {
     name: spec for layer in LAYERS for name, spec in layer.commands.items()
 }
+COMMAND_ENTRY_POINTS = "mlplatform.commands"
+
+
+def plugin_commands() -> dict[str, str]:
+    """Commands that installed packages (pipelines) add through entry points."""
+    from importlib.metadata import entry_points
+
+    return {
+        point.name: point.value
+        for point in entry_points(group=COMMAND_ENTRY_POINTS)
+        if point.name not in SUBCOMMANDS and point.name != "doctor"
+    }
 
 
 class _OneLineError(click.ClickException):
@@ -48,11 +64,14 @@ class _PlatformGroup(click.Group):
     """The root group: lazily loaded layer commands, and one error policy for all of them."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted([*super().list_commands(ctx), *SUBCOMMANDS])
+        return sorted({*super().list_commands(ctx), *SUBCOMMANDS, *plugin_commands()})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in SUBCOMMANDS:
             return load_object(SUBCOMMANDS[cmd_name])
+        plugins = plugin_commands()
+        if cmd_name in plugins:
+            return load_object(plugins[cmd_name])
         return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:

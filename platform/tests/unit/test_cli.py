@@ -141,3 +141,23 @@ def test_doctor_never_prints_a_password(mlp_home):
     result = run_mlp("doctor", env=env)
     assert "hunter2" not in result.stdout + result.stderr
     assert "redis://:***@127.0.0.1:1/0" in result.stdout
+
+
+def test_a_package_adds_an_mlp_command_through_an_entry_point(tmp_path):
+    # How a pipeline adds `mlp <name>` without the platform importing it.
+    (tmp_path / "hello_command.py").write_text(
+        "import click\n\n@click.command('hello')\ndef hello():\n    click.echo('hello from a pipeline')\n"
+    )
+    info = tmp_path / "hello_pipeline-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: hello-pipeline\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(
+        "[mlplatform.commands]\nhello = hello_command:hello\ncache = hello_command:hello\n"
+    )
+    env = {"PYTHONPATH": str(tmp_path), "MLP_HOME": str(tmp_path / "mlp")}
+    result = run_mlp("hello", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hello from a pipeline\n"
+    listed = run_mlp("--help", env=env).stdout
+    assert "\n  hello" in listed
+    assert "Inspect and manage the online cache" in run_mlp("cache", "--help", env=env).stdout

@@ -9,7 +9,7 @@ import mlplatform
 
 EXPECTED = {
     "mlplatform": {"ConfigError", "MLPlatformError", "Settings", "load_settings"},
-    "mlplatform.testing": {"free_port"},
+    "mlplatform.testing": {"Served", "free_port", "start_serving"},
     "mlplatform.data": {
         "CommitConflictError",
         "DataError",

@@ -5,5 +5,6 @@ The pytest fixtures live in `mlplatform.testing.fixtures`; enable them in a conf
 """
 
 from mlplatform.testing._net import free_port
+from mlplatform.testing._serving import Served, start_serving
 
-__all__ = ["free_port"]
+__all__ = ["Served", "free_port", "start_serving"]

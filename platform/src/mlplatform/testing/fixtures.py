@@ -1,15 +1,17 @@
-"""Pytest fixtures: an isolated local profile per test, and a stand-in S3 on loopback."""
+"""Pytest fixtures: an isolated local profile per test, a stand-in S3 on loopback, and
+`mlp serve` for real."""
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from mlplatform.config import Settings, load_settings
+from mlplatform.testing._serving import Served, start_serving
 
 
 @pytest.fixture
@@ -35,6 +37,25 @@ def mlp_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def mlp_settings(mlp_home: Path) -> Settings:
     """The resolved settings of the isolated local profile of `mlp_home`."""
     return load_settings()
+
+
+@pytest.fixture
+def mlp_serve(mlp_home: Path, tmp_path: Path) -> Iterator[Callable[..., Served]]:
+    """Start ``mlp serve SERVICE [options]`` for real (a `Served`); each one started is
+    stopped at the end of the test. Options as on the command line, ``env=`` for settings."""
+    started: list[Served] = []
+
+    def start(service: Path, *options: str, env: dict[str, str] | None = None) -> Served:
+        log = tmp_path / f"serve-{len(started)}.log"
+        served = start_serving(Path(service), log, *options, env=env)
+        started.append(served)
+        return served
+
+    yield start
+    for served in started:
+        if served.process.poll() is None:
+            served.process.kill()
+            served.process.wait(timeout=30)
 
 
 @pytest.fixture(scope="session")
