@@ -6,7 +6,9 @@ named in its entry of `mlplatform._layers.LAYERS` and imported only when used, s
 
 A pipeline adds commands without the platform importing it: an entry point in the group
 ``mlplatform.commands`` of its ``pyproject.toml`` (``features = "media_features._cli:features"``)
-becomes ``mlp features``; a name that a layer already uses is refused.
+becomes ``mlp features``; a name that a layer already uses is refused. A pipeline command that
+fails to import breaks only itself: ``mlp --help`` lists it as broken and running it exits 2
+with the import error.
 
 Exit codes, the same for every command:
 
@@ -40,6 +42,18 @@ SUBCOMMANDS: dict[str, str] = {
 COMMAND_ENTRY_POINTS = "mlplatform.commands"
 
 
+def _broken_command(name: str, spec: str, error: Exception) -> click.Command:
+    reason = f"{type(error).__name__}: {error}"
+
+    def fail() -> None:
+        raise click.ClickException(
+            f"the command {name!r} ({spec}) could not be loaded: {reason}; "
+            "expected its package to be installed whole (uv sync --all-packages)"
+        )
+
+    return click.Command(name, callback=fail, short_help=f"(broken: {reason})")
+
+
 def plugin_commands() -> dict[str, str]:
     """Commands that installed packages (pipelines) add through entry points."""
     from importlib.metadata import entry_points
@@ -71,7 +85,10 @@ class _PlatformGroup(click.Group):
             return load_object(SUBCOMMANDS[cmd_name])
         plugins = plugin_commands()
         if cmd_name in plugins:
-            return load_object(plugins[cmd_name])
+            try:
+                return load_object(plugins[cmd_name])
+            except (ImportError, AttributeError) as error:
+                return _broken_command(cmd_name, plugins[cmd_name], error)
         return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:

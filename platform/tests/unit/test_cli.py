@@ -74,7 +74,6 @@ def test_doctor_production_reports_unreachable_services(tmp_path):
         "MLP_DATA__CATALOG_URI": f"http://{closed}",
         "MLP_CACHE__REDIS_URL": f"redis://{closed}/0",
         "MLP_METAFLOW__METADATA_SERVICE_URL": f"http://{closed}",
-        "MLP_HOSTING__TOKENS": "token",
     }
     result = run_mlp("doctor", env=env)
     assert result.returncode == 1
@@ -107,7 +106,6 @@ def test_doctor_checks_the_backends_the_profile_names_not_fixed_ones(tmp_path):
         "MLP_CACHE__BACKEND": "sqlite",
         "MLP_DATA__CATALOG": "sql",
         "MLP_DATA__CATALOG_URI": f"sqlite:///{tmp_path / 'catalog.db'}",
-        "MLP_HOSTING__TOKENS": "token",
         "MLP_HOSTING__QUEUE": "sqlite",
     }
     result = run_mlp("doctor", "--help", env=env)
@@ -146,7 +144,8 @@ def test_doctor_never_prints_a_password(mlp_home):
 def test_a_package_adds_an_mlp_command_through_an_entry_point(tmp_path):
     # How a pipeline adds `mlp <name>` without the platform importing it.
     (tmp_path / "hello_command.py").write_text(
-        "import click\n\n@click.command('hello')\ndef hello():\n    click.echo('hello from a pipeline')\n"
+        "import click\n\n@click.command('hello')\n"
+        "def hello():\n    click.echo('hello from a pipeline')\n"
     )
     info = tmp_path / "hello_pipeline-0.1.dist-info"
     info.mkdir()
@@ -161,3 +160,22 @@ def test_a_package_adds_an_mlp_command_through_an_entry_point(tmp_path):
     listed = run_mlp("--help", env=env).stdout
     assert "\n  hello" in listed
     assert "Inspect and manage the online cache" in run_mlp("cache", "--help", env=env).stdout
+
+
+def test_a_pipeline_command_that_fails_to_import_breaks_only_itself(tmp_path):
+    info = tmp_path / "broken_pipeline-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-pipeline\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[mlplatform.commands]\nbroken = no_such_module:cli\n")
+    env = {"PYTHONPATH": str(tmp_path), "MLP_HOME": str(tmp_path / "mlp")}
+    listed = run_mlp("--help", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "broken" in listed.stdout and "No module named 'no_such_module'" in listed.stdout
+    assert "Inspect and manage the online cache" in listed.stdout
+    result = run_mlp("broken", env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: the command 'broken' (no_such_module:cli) could not be loaded: "
+        "ModuleNotFoundError: No module named 'no_such_module'; "
+        "expected its package to be installed whole (uv sync --all-packages)"
+    ]

@@ -9,7 +9,6 @@ from mlplatform.config import ConfigError, find_workspace_root, load_settings, m
 
 PRODUCTION = {
     "MLP_PROFILE": "production",
-    "MLP_HOSTING__TOKENS": "token",
     "MLP_STORAGE__S3_ROOT": "s3://bucket/mlp",
     "MLP_DATA__CATALOG_URI": "http://catalog:8181",
     "MLP_CACHE__REDIS_URL": "redis://cache:6379/0",

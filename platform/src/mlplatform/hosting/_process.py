@@ -30,8 +30,11 @@ def _worker(options: argparse.Namespace) -> None:
     from mlplatform.config import load_settings
     from mlplatform.hosting._app import build_app
     from mlplatform.hosting._service import Artifacts, load_service, resolve_artifacts
+    from mlplatform.hosting._settings import require_tokens
 
     settings = load_settings()
+    if options.guard:
+        require_tokens(settings)  # serving on its own (Knative): production needs tokens
     service = load_service(options.service)
     setup_tracing(settings.hosting, service.name, "worker")
     app = build_app(

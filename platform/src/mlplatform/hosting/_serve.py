@@ -12,6 +12,7 @@ from typing import Any
 
 from mlplatform.config import Settings
 from mlplatform.hosting._service import Service, load_service
+from mlplatform.hosting._settings import require_tokens
 
 __all__ = ["hosting_runtime_requirements", "run_front", "with_hosting", "worker_python"]
 
@@ -62,6 +63,7 @@ def run_front(service_file: Path, settings: Settings, *, announce: Any = print) 
     from mlplatform.hosting._telemetry import setup_logging, setup_tracing
 
     setup_logging()
+    require_tokens(settings)
     service = load_service(service_file)
     setup_tracing(settings.hosting, service.name, "front")
     front = Front(service_file, service, settings, python=worker_python(service, settings))

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mlplatform.config import ProfileDefaults, Settings, SettingsSection
 
-__all__ = ["AlertRule", "HostingSettings"]
+__all__ = ["AlertRule", "HostingSettings", "require_tokens"]
 
 
 class AlertRule(BaseModel):
@@ -56,7 +56,8 @@ class HostingSettings(SettingsSection):
     request_timeout_s: float = Field(default=30.0, gt=0)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     tokens: tuple[str, ...] = ()
-    """Bearer tokens accepted (``MLP_HOSTING__TOKENS=a,b``); required in production."""
+    """Bearer tokens accepted (``MLP_HOSTING__TOKENS=a,b``); a service refuses to start
+    without them in the production profile."""
     # -- async jobs ----------------------------------------------------------------------
     queue: Literal["sqlite", "redis"] = "sqlite"
     """The durable job queue (huey): SQLite in the state folder, or Redis."""
@@ -103,8 +104,6 @@ class HostingSettings(SettingsSection):
 
     def required(self, settings: Settings) -> list[tuple[str, str]]:
         missing = []
-        if settings.profile == "production" and not self.tokens:
-            missing.append(("tokens", "bearer tokens of the hosted services (comma-separated)"))
         if self.queue == "redis" and not (self.redis_url or settings.cache.redis_url):
             missing.append(("redis_url", "the Redis of the job queue (or set cache.redis_url)"))
         if self.tracing == "otlp" and not self.otlp_endpoint:
@@ -117,4 +116,19 @@ class HostingSettings(SettingsSection):
                 "redis_url": self.redis_url or settings.cache.redis_url,
                 "image": self.image or settings.compute.kubernetes_image,
             }
+        )
+
+
+def require_tokens(settings: Settings) -> None:
+    """A service of the production profile needs bearer tokens.
+
+    Raises:
+        HostingError: Production and no ``hosting.tokens``.
+    """
+    from mlplatform.hosting._errors import HostingError
+
+    if settings.profile == "production" and not settings.hosting.tokens:
+        raise HostingError(
+            "the production profile serves only with bearer tokens: set hosting.tokens "
+            "(MLP_HOSTING__TOKENS=token[,token...]; in Kubernetes, the Secret <service>-tokens)"
         )

@@ -6,7 +6,8 @@ import pytest
 from pydantic import BaseModel
 
 from mlplatform.config import ConfigError, load_settings
-from mlplatform.hosting import Context, Service, ServiceDefinitionError, load_service
+from mlplatform.hosting import Context, HostingError, Service, ServiceDefinitionError, load_service
+from mlplatform.hosting._settings import require_tokens
 
 
 class Body(BaseModel):
@@ -82,14 +83,14 @@ def test_hosting_settings_validate_and_production_needs_tokens(tmp_path):
     assert settings.hosting.alerts[0].metric == "error_rate"
     with pytest.raises(ConfigError, match=r"hosting\.alerts"):
         load_settings({"MLP_HOME": str(tmp_path), "MLP_HOSTING__ALERTS": "[{"})
-    with pytest.raises(ConfigError, match=r"hosting\.tokens \(bearer tokens"):
-        load_settings(
-            {
-                "MLP_PROFILE": "production",
-                "MLP_HOME": str(tmp_path),
-                "MLP_STORAGE__S3_ROOT": "s3://b/mlp",
-                "MLP_DATA__CATALOG_URI": "http://catalog",
-                "MLP_CACHE__REDIS_URL": "redis://cache:6379/0",
-                "MLP_METAFLOW__METADATA_SERVICE_URL": "http://metadata",
-            }
-        )
+    production = {
+        "MLP_PROFILE": "production",
+        "MLP_HOME": str(tmp_path),
+        "MLP_STORAGE__S3_ROOT": "s3://b/mlp",
+        "MLP_DATA__CATALOG_URI": "http://catalog",
+        "MLP_CACHE__REDIS_URL": "redis://cache:6379/0",
+        "MLP_METAFLOW__METADATA_SERVICE_URL": "http://metadata",
+    }
+    with pytest.raises(HostingError, match="the production profile serves only with bearer tokens"):
+        require_tokens(load_settings(production))
+    require_tokens(load_settings(production | {"MLP_HOSTING__TOKENS": "t"}))

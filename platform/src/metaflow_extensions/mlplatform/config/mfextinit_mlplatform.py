@@ -42,8 +42,15 @@ def _profile_values() -> dict[str, object]:
     if endpoint and "METAFLOW_DATATOOLS_CLIENT_PARAMS" not in os.environ:
         values["DATATOOLS_CLIENT_PARAMS"] = {"endpoint_url": endpoint}
     values["TOGGLE_DECOSPECS"] = metaflow_decospecs(settings)
-    for command in ("RUN", "RESUME"):  # click reads these as the options' defaults
-        os.environ.setdefault(f"METAFLOW_{command}_MAX_WORKERS", str(settings.compute.workers))
+    # click reads METAFLOW_RUN_MAX_WORKERS as the default of `run --max-workers`. Set it from
+    # the profile unless the user set it; a value we set earlier (inherited by this process,
+    # told apart by the marker, which is not an MLP_ setting) follows the profile as it is now.
+    workers = str(settings.compute.workers)
+    for command in ("RUN", "RESUME"):
+        name = f"METAFLOW_{command}_MAX_WORKERS"
+        marker = f"MLPLATFORM_SET_{name}"
+        if os.environ.get(name) in (None, os.environ.get(marker)):
+            os.environ[name] = os.environ[marker] = workers
     return values
 
 

@@ -1,0 +1,19 @@
+"""ExplainerFlow for every finished GradientBoostingModelFlow run (its finish event triggers it).
+
+Metaflow's ``@trigger_on_finish(flows=[A, B, C])`` waits for all of A, B and C (an Argo
+sensor's dependencies are conjunctive, and the local orchestrator does the same), so one flow
+cannot start on any one of three: each model flow gets this thin subclass of ExplainerFlow,
+with ExplainerFlow's steps and parameters, triggered by that model flow alone.
+"""
+
+from flow import ExplainerFlow
+from metaflow import trigger_on_finish
+
+
+@trigger_on_finish(flow="GradientBoostingModelFlow")
+class GradientBoostingExplainerFlow(ExplainerFlow):
+    """Explain each successful GradientBoostingModelFlow run (or any --model-run)."""
+
+
+if __name__ == "__main__":
+    GradientBoostingExplainerFlow()
