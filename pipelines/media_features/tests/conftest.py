@@ -1,0 +1,117 @@
+"""Shared fixtures of the media_features tests: a small configuration, a profile and a real
+feature service shared by a module (starting one takes seconds)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import media_features as mf
+import pytest
+
+from mlplatform.testing import Served, start_serving
+
+TESTS = Path(__file__).resolve().parent
+TEST_SERVICE = TESTS / "service_for_tests.py"
+CONFIG_VARIABLE = "MEDIA_FEATURES_TEST_CONFIG"
+
+SMALL = {
+    "sample": {
+        "n_assets": 8,
+        "seed": 3,
+        "n_frames": 24,
+        "frame_height": 16,
+        "frame_width": 24,
+        "audio_seconds": 4.0,
+        "audio_sample_rate": 1000,
+        "artwork_size": 16,
+    },
+    "store": {"assets_refresh_s": 0.0, "job_check_interval_s": 0.5},
+    "input_wait_s": 20.0,
+    "backfill": {"features": ["palette", "shot_stats", "loud_moments"], "shards": 2},
+}
+
+
+@pytest.fixture(scope="session")
+def small_config() -> mf.MediaFeaturesConfig:
+    """The configuration with 8 small sample assets."""
+    return mf.load_config({**mf.load_config().model_dump(mode="json"), **SMALL})
+
+
+def load_test_registry() -> mf.FeatureRegistry:
+    """The registry of ``service_for_tests.py`` (built-ins plus failing and slow features)."""
+    spec = importlib.util.spec_from_file_location("_media_features_test_service", TEST_SERVICE)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module.registry
+
+
+@dataclass
+class FeatureEnvironment:
+    """A profile of its own with a running feature service and a store on it."""
+
+    home: Path
+    config: mf.MediaFeaturesConfig
+    registry: mf.FeatureRegistry
+    served: Served
+    store: mf.FeatureStore
+
+    def direct(self, asset_ids: list[str], features: list[str]) -> dict[str, Any]:
+        """The values computed in this process, by node key (the reference)."""
+        records = [mf.load_assets(self.config)[asset_id] for asset_id in asset_ids]
+        values, failures = mf.compute_assets(self.registry, records, features, mf.ObjectStore())
+        assert not failures
+        return values
+
+    def computations(self, asset_id: str, feature: str) -> int:
+        record = mf.load_assets(self.config)[asset_id]
+        key = self.registry.key(asset_id, record.asset_version, feature)
+        return self.store.cache.computation_count(key)
+
+
+def isolated_profile(monkeypatch: pytest.MonkeyPatch, root: Path, config: Any) -> Path:
+    """Point every setting at a fresh local profile under ``root`` (as `mlp_home` does)."""
+    for name in list(os.environ):
+        if name.startswith("MLP_"):
+            monkeypatch.delenv(name)
+    home = root / "mlp"
+    (root / "mlp.toml").write_text('profile = "local"\n')
+    config_path = root / "features_config.json"
+    config_path.write_text(json.dumps(config.model_dump(mode="json")))
+    for name, value in {
+        "MLP_HOME": str(home),
+        "MLP_CONFIG": str(root / "mlp.toml"),
+        "METAFLOW_USER": "tester",
+        # A failing job is final at once (feature failures are not worth retrying).
+        "MLP_HOSTING__JOB_RETRIES": "0",
+        "MLP_HOSTING__MAX_JOB_WORKERS": "2",
+        CONFIG_VARIABLE: str(config_path),
+    }.items():
+        monkeypatch.setenv(name, value)
+    return home
+
+
+@pytest.fixture(scope="module")
+def features_env(
+    tmp_path_factory: pytest.TempPathFactory, small_config: mf.MediaFeaturesConfig
+) -> Iterator[FeatureEnvironment]:
+    """One profile, one running feature service (``service_for_tests.py``) and one store
+    for every test of a module; tests use different assets so that they do not meet."""
+    root = tmp_path_factory.mktemp("features")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        home = isolated_profile(monkeypatch, root, small_config)
+        registry = load_test_registry()
+        served = start_serving(TEST_SERVICE, root / "serve.log")
+        store = mf.FeatureStore(served.url, registry=registry, config=small_config)
+        try:
+            yield FeatureEnvironment(home, small_config, registry, served, store)
+        finally:
+            store.close()
+            served.stop()
