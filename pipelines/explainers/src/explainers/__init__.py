@@ -34,6 +34,7 @@ _EXPORTS = {
         "UnsupportedModelTypeError",
     ],
     "explainers._explain": ["ExplainerResult", "train_explainer"],
+    "explainers._model_flow": ["ModelFlow"],
     "explainers._sample": ["FEATURES", "generate_title_engagement"],
     "explainers._steps": ["prepare_explanation", "prepare_model_run", "publish_explanation"],
     "explainers._train": ["train_model"],
