@@ -93,18 +93,18 @@ class TitlePerformanceFlow(FlowSpec):
     @step
     def write(self):
         """Write one bucket of titles' values into the open generation."""
-        self.genre_totals = pv.write_title_bucket(self._config(), self.daily, self.input)
+        self.bucket_totals = pv.write_title_bucket(self._config(), self.daily, self.input)
         self.next(self.publish)
 
     @step
     def publish(self, inputs):
         """Write the genre totals, catalogue and meta; publish the generation atomically."""
-        self.merge_artifacts(inputs, exclude=["genre_totals"])
+        self.merge_artifacts(inputs, exclude=["bucket_totals"])
         self.published = pv.publish_run(
             self._config(),
             self.plan,
             self.daily,
-            [i.genre_totals for i in inputs],
+            [i.bucket_totals for i in inputs],
             run_id=f"{current.flow_name}/{current.run_id}",
         )
         self.next(self.end)

@@ -37,7 +37,7 @@ def app(monkeypatch, published_service):
     return _app(monkeypatch, published_service.url)
 
 
-def test_the_first_look_shows_the_latest_releases_with_the_services_numbers(
+def test_the_first_look_shows_the_most_viewed_titles_with_the_services_numbers(
     app, published_service, meta
 ):
     assert not app.exception and not app.error

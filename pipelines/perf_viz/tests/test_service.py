@@ -33,6 +33,8 @@ def test_meta_names_the_generation_dates_and_catalogue(client, meta, oracle):
     assert meta["title_count"] == len(meta["titles"]) == len(oracle.titles)
     assert meta["date_min"] == oracle.sessions.view_date.min().isoformat()
     assert set(meta["countries"]) == set(oracle.sessions.country)
+    views = oracle.sessions.groupby("title_id").size()
+    assert {t["title_id"]: t["views"] for t in meta["titles"]} == views.to_dict()
 
 
 @pytest.mark.parametrize("metric", ["views", "hours_viewed", "completion_rate"])

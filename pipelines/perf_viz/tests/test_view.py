@@ -20,15 +20,16 @@ META = {
             "title": f"Title {i}",
             "genre": "Drama",
             "release_date": f"2026-03-0{i}",
+            "views": views,
         }
-        for i in range(1, 5)
+        for i, views in zip(range(1, 5), [30, 90, 10, 50], strict=True)
     ],
 }
 
 
-def test_without_a_link_the_latest_releases_and_every_published_day_are_shown():
+def test_without_a_link_the_most_viewed_titles_and_every_published_day_are_shown():
     link = pv.selection_from_link({}, META)
-    assert link.titles == ["t4", "t3", "t2"]
+    assert link.titles == ["t2", "t4", "t1"]
     assert (link.region, link.country) == (pv.ALL_REGIONS, pv.ALL_COUNTRIES)
     assert link.dates == (dt.date(2026, 3, 1), dt.date(2026, 3, 31))
     assert (link.metric, link.breakdown, link.compare, link.window) == (

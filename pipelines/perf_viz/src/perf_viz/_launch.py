@@ -3,7 +3,8 @@
 The service (``mlp serve service.py``, one warm worker) answers from the current cache
 generation; the app (``streamlit run app.py``) talks to it over HTTP. Both run in their own
 sessions, so Ctrl-C reaches this process only, which then stops the app and drains the
-service. If either exits on its own, the other is stopped too.
+service. If either exits on its own, the other is stopped too; if this process is killed,
+the kernel stops both (``PR_SET_PDEATHSIG`` on Linux).
 """
 
 from __future__ import annotations
@@ -33,6 +34,15 @@ SERVICE_FILE = PIPELINE / "service.py"
 APP_FILE = PIPELINE / "app.py"
 _MLP = "from mlplatform.cli import main; main()"
 _STOP_TIMEOUT_S = 30.0
+
+
+def _die_with_parent() -> None:
+    """In the child before it runs: SIGTERM when the launcher dies, however it dies."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _free_port(host: str) -> int:
@@ -132,13 +142,14 @@ def start_app(
         [sys.executable, "-c", _MLP, "serve", str(SERVICE_FILE), "--host", host,
          "--port", str(service_port), "--min-workers", "1"],
         stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+        preexec_fn=_die_with_parent,
     )  # fmt: skip
     app = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(APP_FILE), "--server.headless", "true",
          "--server.port", str(port), "--server.address", host,
          "--browser.gatherUsageStats", "false"],
         stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-        env={**os.environ, "PERF_VIZ_SERVICE_URL": service_url},
+        preexec_fn=_die_with_parent, env={**os.environ, "PERF_VIZ_SERVICE_URL": service_url},
     )  # fmt: skip
     output.close()
     launched = LaunchedApp(app_url, service_url, service, app, log)

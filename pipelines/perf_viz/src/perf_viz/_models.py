@@ -230,6 +230,8 @@ class CatalogueTitle(BaseModel):
     release_date: str
     runtime_minutes: int
     peers: list[str]
+    views: int = 0
+    """Views over every published day and country."""
 
 
 class MetaResponse(BaseModel):

@@ -129,6 +129,7 @@ class PerformanceStore:
     def __init__(self, cache: Cache) -> None:
         self.cache = cache
         self._generation: _Generation | None = None
+        self._meta: MetaResponse | None = None
 
     @classmethod
     def open(cls, config: PerfVizConfig) -> PerformanceStore:
@@ -257,12 +258,14 @@ class PerformanceStore:
     def meta(self) -> MetaResponse:
         """What the current generation covers: dates, countries, regions, genres, titles."""
         generation = self._current()
+        if self._meta is not None and self._meta.generation == generation.id:
+            return self._meta
         try:
             published = self.cache.generation_info(generation.id).published
         except GenerationError:  # collected since: a newer one is current
             published = None
         own = {"generation", "published", "titles"}
-        return MetaResponse(
+        self._meta = MetaResponse(
             generation=generation.id,
             published=published.isoformat() if published else None,
             titles=[CatalogueTitle(**row) for row in generation.titles.values()],
@@ -272,6 +275,7 @@ class PerformanceStore:
                 if key in MetaResponse.model_fields and key not in own
             },
         )
+        return self._meta
 
     def _read_series(
         self, query: TimeseriesQuery | RetentionQuery

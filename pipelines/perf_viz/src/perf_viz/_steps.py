@@ -20,6 +20,7 @@ from perf_viz._errors import InputDataError
 from perf_viz._keys import CATALOGUE_KEY, META_KEY
 from perf_viz._publish import new_generation, publish_generation, write_values
 from perf_viz._rollups import (
+    MEASURES,
     DateAxis,
     build_catalogue,
     build_cube,
@@ -31,6 +32,7 @@ from perf_viz._rollups import (
 )
 
 __all__ = [
+    "BucketTotals",
     "DailyResult",
     "PartitionResult",
     "RunPlan",
@@ -181,31 +183,49 @@ def commit_partitions(
     )
 
 
-def write_title_bucket(config: PerfVizConfig, daily: DailyResult, bucket: list[str]) -> np.ndarray:
-    """``write``: the values of a bucket of titles into the open generation.
+@dataclass(frozen=True)
+class BucketTotals:
+    """What one ``write`` task hands to ``publish``: partial sums of its titles.
 
-    Returns:
-        The bucket's partial genre totals (`genre_totals`) for the publish step.
+    Attributes:
+        genre_totals: `genre_totals` of the bucket's titles.
+        title_views: Each title's views over every day and country.
     """
+
+    genre_totals: np.ndarray
+    title_views: dict[str, int]
+
+
+def write_title_bucket(
+    config: PerfVizConfig, daily: DailyResult, bucket: list[str]
+) -> BucketTotals:
+    """``write``: the values of a bucket of titles into the open generation."""
     rows = _tables().load_daily(config, daily.daily_snapshot_id, title_ids=bucket)
     cube = build_cube(rows, bucket, config, daily.axis)
     written = write_values(config, daily.generation, title_values(cube, daily.catalogue, config))
     logger.info("wrote %d values of %d titles into %s", written, len(bucket), daily.generation)
-    return genre_totals(cube, daily.catalogue, daily.genres, config)
+    views = cube.counts[..., MEASURES.index("views")].sum(axis=(1, 2))
+    return BucketTotals(
+        genre_totals(cube, daily.catalogue, daily.genres, config),
+        {title_id: int(v) for title_id, v in zip(cube.title_ids, views, strict=True)},
+    )
 
 
 def publish_run(
     config: PerfVizConfig,
     plan: RunPlan,
     daily: DailyResult,
-    partial_genre_totals: Sequence[np.ndarray],
+    buckets: Sequence[BucketTotals],
     *,
     run_id: str | None,
 ) -> dict[str, Any]:
     """``publish``: the genre totals, the catalogue and ``meta``; then publish atomically."""
-    totals = np.sum(partial_genre_totals, axis=0)
+    totals = np.sum([bucket.genre_totals for bucket in buckets], axis=0)
     values: dict[str, Any] = genre_values(totals, daily.genres, daily.axis, config)
-    values[CATALOGUE_KEY] = daily.catalogue
+    views = {t: v for bucket in buckets for t, v in bucket.title_views.items()}
+    values[CATALOGUE_KEY] = [
+        {**row, "views": views.get(row["title_id"], 0)} for row in daily.catalogue
+    ]
     values[META_KEY] = meta_value(
         generation=daily.generation,
         as_of=plan.as_of,

@@ -123,8 +123,8 @@ def title_label(title: Mapping[str, Any]) -> str:
 
 
 def default_titles(meta: Mapping[str, Any]) -> list[str]:
-    """The most recently released titles: what a first look shows."""
-    titles = sorted(meta["titles"], key=lambda t: (t["release_date"], t["title_id"]), reverse=True)
+    """The most viewed titles: what a first look shows."""
+    titles = sorted(meta["titles"], key=lambda t: (-t.get("views", 0), t["title_id"]))
     return [t["title_id"] for t in titles[:DEFAULT_TITLE_COUNT]]
 
 
