@@ -44,8 +44,9 @@ class SlateSelectionFlow(cd.ContentDecisionsFlowSpec):
             self.slate_snapshot_id = cd.replace_partition(
                 self.outputs.slate, "as_of_date", day.as_of, slates
             )
-            payloads = cd.slate_payloads(slates, results, day.as_of, current.pathspec)
-            self.generation = cd.publish_slates(self.outputs, day.as_of, payloads, current.pathspec)
+            run = f"{current.flow_name}/{current.run_id}"
+            payloads = cd.slate_payloads(slates, results, day.as_of, run)
+            self.generation = cd.publish_slates(self.outputs, day.as_of, payloads, run)
             current.card.extend(cd.slate_card(self.as_of_date, self.results))
             logger.info("slates: %s", self.results)
         self.next(self.end)

@@ -3,14 +3,11 @@
 import content_decisions as cd
 import pytest
 
-SMALL_WORLD = cd.WorldSpec(n_titles=200, countries_per_region=3, history_weeks=6, seed=3)
-"""200 titles, 15 countries (3 per region), 6 weeks of viewing: the tests' sample world."""
-
 
 @pytest.fixture(scope="session")
 def small_world() -> cd.World:
-    """The tests' small sample world (generated once per session)."""
-    return cd.World(SMALL_WORLD)
+    """200 titles, 15 countries (3 per region), 6 weeks of viewing (generated once)."""
+    return cd.World(cd.WorldSpec(n_titles=200, countries_per_region=3, history_weeks=6, seed=3))
 
 
 @pytest.fixture(scope="session")

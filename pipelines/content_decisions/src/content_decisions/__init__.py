@@ -32,7 +32,6 @@ _EXPORTS = {
     ],
     "content_decisions._dates": ["parse_date"],
     "content_decisions._errors": [
-        "ContentDecisionsError",
         "ETLPayloadError",
         "ForecastQualityError",
         "InputDataError",
@@ -40,8 +39,8 @@ _EXPORTS = {
         "RegionConfigError",
         "SlateInfeasibleError",
     ],
-    "content_decisions._etl": ["EtlResult", "run_etl"],
-    "content_decisions._flowspec": ["ContentDecisionsFlowSpec", "RunDay", "run_day"],
+    "content_decisions._etl": ["run_etl"],
+    "content_decisions._flowspec": ["ContentDecisionsFlowSpec"],
     "content_decisions._forecast": [
         "DemandPanel",
         "backtest",
@@ -53,7 +52,6 @@ _EXPORTS = {
     "content_decisions._outputs": ["Outputs"],
     "content_decisions._slate": [
         "SlateProblem",
-        "SlateResult",
         "find_conflicts",
         "greedy_slate",
         "select_slates",
@@ -78,10 +76,8 @@ _EXPORTS = {
     ],
     "content_decisions._valuation": ["value_titles"],
     "content_decisions._vocabulary": [
-        "COUNTRIES",
         "ETL_EVENT",
         "GENRES",
-        "LANGUAGES",
         "PROJECT",
         "REGIONS",
     ],
