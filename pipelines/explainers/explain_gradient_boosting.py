@@ -7,11 +7,12 @@ with ExplainerFlow's steps and parameters, triggered by that model flow alone.
 """
 
 from flow import ExplainerFlow
-from metaflow import trigger_on_finish
+from metaflow import FlowSpec, trigger_on_finish
 
 
+# FlowSpec is named as well: the orchestrator finds flow files by `class Name(...FlowSpec...)`.
 @trigger_on_finish(flow="GradientBoostingModelFlow")
-class GradientBoostingExplainerFlow(ExplainerFlow):
+class GradientBoostingExplainerFlow(ExplainerFlow, FlowSpec):
     """Explain each successful GradientBoostingModelFlow run (or any --model-run)."""
 
 

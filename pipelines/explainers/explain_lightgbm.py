@@ -7,11 +7,12 @@ with ExplainerFlow's steps and parameters, triggered by that model flow alone.
 """
 
 from flow import ExplainerFlow
-from metaflow import trigger_on_finish
+from metaflow import FlowSpec, trigger_on_finish
 
 
+# FlowSpec is named as well: the orchestrator finds flow files by `class Name(...FlowSpec...)`.
 @trigger_on_finish(flow="LightGBMModelFlow")
-class LightGBMExplainerFlow(ExplainerFlow):
+class LightGBMExplainerFlow(ExplainerFlow, FlowSpec):
     """Explain each successful LightGBMModelFlow run (or any --model-run)."""
 
 

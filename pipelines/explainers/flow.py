@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 
 import explainers as ex
-from metaflow import Config, FlowSpec, Parameter, card, current, named_env, step
+from metaflow import Config, FlowSpec, Parameter, card, current, environment, named_env, step
 
 from mlplatform.orchestration import current_trigger
 
@@ -80,6 +80,9 @@ class ExplainerFlow(FlowSpec):
         self.environment_seconds = built.seconds
         self.next(self.train_explainer)
 
+    # Runner (and the orchestrator) put the workspace's site-packages on PYTHONPATH, ahead of
+    # the environment's own packages: clear it so the model's own library versions load.
+    @environment(vars={"PYTHONPATH": ""})
     @named_env(from_artifact="explainer_environment")
     @step
     def train_explainer(self):

@@ -4,16 +4,18 @@
 
 The steps are `explainers.ModelFlow`'s (start -> train in the named environment -> end); this
 file names the model: ``models.json``'s ``gradient_boosting`` entry, whose environment pins
-``scikit-learn==1.5.2``, ``numpy==1.26.4``. Each successful run's finish triggers GradientBoostingExplainerFlow.
+``scikit-learn==1.5.2``, ``numpy==1.26.4``.
+Each successful run's finish triggers GradientBoostingExplainerFlow.
 """
 
 from pathlib import Path
 
 import explainers as ex
-from metaflow import Config
+from metaflow import Config, FlowSpec
 
 
-class GradientBoostingModelFlow(ex.ModelFlow):
+# FlowSpec is named as well: the orchestrator finds flow files by `class Name(...FlowSpec...)`.
+class GradientBoostingModelFlow(ex.ModelFlow, FlowSpec):
     """Train the gradient_boosting engagement model in its own named environment."""
 
     MODEL = "gradient_boosting"

@@ -4,16 +4,18 @@
 
 The steps are `explainers.ModelFlow`'s (start -> train in the named environment -> end); this
 file names the model: ``models.json``'s ``lightgbm`` entry, whose environment pins
-``lightgbm==4.6.0``, ``numpy==2.2.6``. Each successful run's finish triggers LightGBMExplainerFlow.
+``lightgbm==4.6.0``, ``numpy==2.2.6``.
+Each successful run's finish triggers LightGBMExplainerFlow.
 """
 
 from pathlib import Path
 
 import explainers as ex
-from metaflow import Config
+from metaflow import Config, FlowSpec
 
 
-class LightGBMModelFlow(ex.ModelFlow):
+# FlowSpec is named as well: the orchestrator finds flow files by `class Name(...FlowSpec...)`.
+class LightGBMModelFlow(ex.ModelFlow, FlowSpec):
     """Train the lightgbm engagement model in its own named environment."""
 
     MODEL = "lightgbm"

@@ -4,16 +4,18 @@
 
 The steps are `explainers.ModelFlow`'s (start -> train in the named environment -> end); this
 file names the model: ``models.json``'s ``ridge`` entry, whose environment pins
-``scikit-learn==1.9.1``, ``numpy==2.4.6``. Each successful run's finish triggers RidgeExplainerFlow.
+``scikit-learn==1.9.1``, ``numpy==2.4.6``.
+Each successful run's finish triggers RidgeExplainerFlow.
 """
 
 from pathlib import Path
 
 import explainers as ex
-from metaflow import Config
+from metaflow import Config, FlowSpec
 
 
-class RidgeModelFlow(ex.ModelFlow):
+# FlowSpec is named as well: the orchestrator finds flow files by `class Name(...FlowSpec...)`.
+class RidgeModelFlow(ex.ModelFlow, FlowSpec):
     """Train the ridge engagement model in its own named environment."""
 
     MODEL = "ridge"

@@ -35,7 +35,7 @@ def test_the_shipped_configurations_are_valid():
 )
 def test_an_invalid_explainer_config_names_the_key(change, message):
     document = {**json.loads((PIPELINE / "explainer.json").read_text()), **change}
-    with pytest.raises(ex.ExplainerConfigError, match="explainer.json is invalid") as raised:
+    with pytest.raises(ex.ExplainerConfigError, match=r"explainer\.json is invalid") as raised:
         ex.load_explainer_config(document)
     assert message in str(raised.value)
 
@@ -48,7 +48,7 @@ def test_an_invalid_models_config_names_the_key():
 
 
 def test_a_missing_or_malformed_file_is_one_clear_line(tmp_path):
-    with pytest.raises(ex.ExplainerConfigError, match="cannot read explainer.json"):
+    with pytest.raises(ex.ExplainerConfigError, match=r"cannot read explainer\.json"):
         ex.load_explainer_config(tmp_path / "missing.json")
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(ex.ExplainerConfigError, match="is not valid JSON"):

@@ -35,7 +35,9 @@ def test_the_input_is_seeded_once_and_split_by_title_id(mlp_home):
     data, rows = load_explain_data(reference, explain_rows=25, background_rows=10)
     explained = ex.unpack_arrays(data)
     assert rows == 25 and explained["x"].shape == (25, 8) and explained["background"].shape[0] == 10
-    assert set(explained["title_ids"]) <= {i for i, h in zip(ids, holdout_mask(ids, 20)) if h}
+    assert set(explained["title_ids"]) <= {
+        i for i, h in zip(ids, holdout_mask(ids, 20), strict=True) if h
+    }
 
 
 def test_too_few_rows_to_split_is_a_clear_error(mlp_home):
@@ -48,7 +50,8 @@ def _record(run: str, flow: str, minutes: int) -> ExplainerRecord:
     return ExplainerRecord(
         explainer_run=run, model_flow=flow, model_run=f"{flow}/1", model_type="ridge",
         explainer="LinearExplainer", environment="explainers/shap/ridge-1:2",
-        environment_lock="abc", created_at=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=minutes),
+        environment_lock="abc",
+        created_at=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=minutes),
     )  # fmt: skip
 
 

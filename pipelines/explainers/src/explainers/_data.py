@@ -8,6 +8,7 @@ environments is `.npz` bytes (`explainers._arrays`). The holdout split is a hash
 from __future__ import annotations
 
 import logging
+import time
 import zlib
 from collections.abc import Sequence
 from typing import Any
@@ -32,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 #: Each split must hold at least this many rows to train and score a model.
 MIN_SPLIT_ROWS = 10
+#: How long a run waits for another run's seeding commit of an input table it found empty.
+SEED_WAIT_S = 120.0
 
 
 def ensure_input_table(table_name: str, *, n_rows: int, seed: int) -> int | None:
@@ -49,7 +52,15 @@ def ensure_input_table(table_name: str, *, n_rows: int, seed: int) -> int | None
         return {table_name: generate_title_engagement(n_rows, seed)}
 
     table = ensure_tables({table_name: TITLE_FEATURES_SCHEMA}, sample)[table_name]
-    return table.current_snapshot_id
+    snapshot_id = table.current_snapshot_id
+    deadline = time.monotonic() + SEED_WAIT_S
+    # A run seeding the table at the same moment creates it before it commits its rows:
+    # wait for that commit rather than train on an empty table.
+    while snapshot_id is None and time.monotonic() < deadline:
+        logger.info("%s exists but holds no snapshot yet: waiting for its seeding", table_name)
+        time.sleep(1.0)
+        snapshot_id = Table(table_name).current_snapshot_id
+    return snapshot_id
 
 
 def holdout_mask(title_ids: Sequence[str] | np.ndarray, percent: int) -> np.ndarray:

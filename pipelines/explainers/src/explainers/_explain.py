@@ -21,7 +21,12 @@ import numpy as np
 
 from explainers._arrays import pack_arrays, unpack_arrays
 from explainers._errors import AdditivityError, ModelLoadError, UnsupportedModelTypeError
-from explainers._models import MODEL_LIBRARIES, library_versions, model_output
+from explainers._models import (
+    MODEL_LIBRARIES,
+    check_environment,
+    library_versions,
+    model_output,
+)
 
 __all__ = [
     "ExplainerResult",
@@ -218,6 +223,7 @@ def train_explainer(
     explained = time.perf_counter()
     largest = check_additivity(explanation, tolerance)
     checked = time.perf_counter()
+    check_environment(("shap", *MODEL_LIBRARIES[model_type]))
     importance = np.abs(explanation.values).mean(axis=0)
     versions = library_versions(("shap", *MODEL_LIBRARIES[model_type]))
     logger.info(

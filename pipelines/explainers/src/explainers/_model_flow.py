@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from metaflow import FlowSpec, Parameter, named_env, step
+from metaflow import FlowSpec, Parameter, environment, named_env, step
 
 from explainers._train import train_model
 
@@ -52,6 +52,10 @@ class ModelFlow(FlowSpec):
         self.feature_names = inputs.feature_names
         self.next(self.train)
 
+    # metaflow.Runner (and so the orchestrator) puts the workspace's site-packages on
+    # PYTHONPATH, ahead of the named environment's own: clear it, or the step would import the
+    # workspace's scikit-learn instead of the environment's.
+    @environment(vars={"PYTHONPATH": ""})
     @named_env(from_artifact="environment_name")
     @step
     def train(self):

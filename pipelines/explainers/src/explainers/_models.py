@@ -7,6 +7,8 @@ workspace), and inside the explainer environments composed from them.
 from __future__ import annotations
 
 import importlib.metadata
+import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +17,7 @@ import numpy as np
 __all__ = [
     "MODEL_LIBRARIES",
     "TREES_PARAMETER",
+    "check_environment",
     "fit_model",
     "library_versions",
     "model_output",
@@ -38,6 +41,36 @@ def library_versions(distributions: tuple[str, ...] | list[str]) -> dict[str, st
         except importlib.metadata.PackageNotFoundError:
             versions[name] = "missing"
     return versions
+
+
+def check_environment(distributions: tuple[str, ...] | list[str]) -> None:
+    """In a named environment, check each distribution is imported from that environment.
+
+    A ``PYTHONPATH`` pointing at another site-packages (the workspace's) would silently put
+    other versions of the model's libraries ahead of the environment's own.
+
+    Raises:
+        ImportError: A module was imported from outside the environment (names both).
+    """
+    named = os.environ.get("MLP_NAMED_ENV")
+    if not named:
+        return
+    prefix = os.path.realpath(sys.prefix)
+    for distribution in distributions:
+        module = sys.modules.get(_MODULES.get(distribution, distribution))
+        if module is None or not getattr(module, "__file__", None):
+            continue
+        where = os.path.realpath(module.__file__)
+        if not where.startswith(prefix + os.sep):
+            raise ImportError(
+                f"{distribution} was imported from {where}, not from the named environment "
+                f"{named} ({prefix}); PYTHONPATH={os.environ.get('PYTHONPATH', '')!r} puts "
+                "another site-packages first: clear it for this step"
+            )
+
+
+# Distribution -> its top-level module, where they differ.
+_MODULES = {"scikit-learn": "sklearn"}
 
 
 def fit_model(

@@ -97,7 +97,7 @@ def read_model_run(pathspec: str, *, metadata: str | None = None) -> ModelRun:
     """Read a model run through Metaflow's client and check its model contract.
 
     Args:
-        pathspec: ``Flow/run_id``.
+        pathspec: ``Flow/run_id``, or ``Flow/latest`` for the flow's newest successful run.
         metadata: Metaflow metadata to read (``local@/path``); default the current one.
 
     Raises:
@@ -111,7 +111,10 @@ def read_model_run(pathspec: str, *, metadata: str | None = None) -> ModelRun:
     if metadata:
         options["_current_metadata"] = metadata
     try:
-        run = Run(pathspec, **options)
+        if pathspec.endswith("/latest"):
+            run = _latest_successful(pathspec.split("/")[0], options)
+        else:
+            run = Run(pathspec, **options)
     except MetaflowNotFound:
         raise ModelRunError(
             f"model run {pathspec} does not exist; pass --model-run Flow/run_id of a finished "
@@ -132,6 +135,15 @@ def read_model_run(pathspec: str, *, metadata: str | None = None) -> ModelRun:
     artifacts = {name: getattr(data, name) for name in MODEL_ARTIFACTS}
     finished = run.finished_at.isoformat() if run.finished_at else ""
     return ModelRun(pathspec=run.pathspec, artifacts=artifacts, finished_at=finished)
+
+
+def _latest_successful(flow_name: str, options: dict[str, Any]) -> Any:
+    from metaflow import Flow
+
+    for run in Flow(flow_name, **options):  # newest first
+        if run.successful:
+            return run
+    raise ModelRunError(f"{flow_name} has no successful run yet; train a model first")
 
 
 def explainer_kind(config: ExplainerConfig, model_type: str, where: str) -> str:

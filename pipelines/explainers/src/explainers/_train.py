@@ -18,7 +18,13 @@ from typing import Any
 import numpy as np
 
 from explainers._arrays import unpack_arrays
-from explainers._models import MODEL_LIBRARIES, fit_model, library_versions, model_output
+from explainers._models import (
+    MODEL_LIBRARIES,
+    check_environment,
+    fit_model,
+    library_versions,
+    model_output,
+)
 
 __all__ = ["TrainedModel", "regression_metrics", "train_model"]
 
@@ -71,6 +77,7 @@ def train_model(
     started = time.perf_counter()
     model = fit_model(model_type, hyperparameters, arrays["x_train"], arrays["y_train"], seed)
     fit_seconds = time.perf_counter() - started
+    check_environment(MODEL_LIBRARIES[model_type])
     metrics = regression_metrics(arrays["y_holdout"], model_output(model, arrays["x_holdout"]))
     metrics.update(train_rows=float(len(arrays["y_train"])), fit_seconds=fit_seconds)
     versions = library_versions(MODEL_LIBRARIES[model_type])
