@@ -1,11 +1,14 @@
-"""Entity resolution of title records: one entity per real film or series.
+"""Entity resolution: records from several sources resolved into one entity per real thing.
 
-    uv run pipelines/knowledge_graph/flow.py run
+    uv run pipelines/knowledge_graph/flow.py run        # titles (match_config.json)
+    uv run pipelines/knowledge_graph/flow.py --config match_config \
+        pipelines/knowledge_graph/person_match_config.json run   # people
 
 start -> block -> match (foreach shard of candidate pairs) -> join -> cluster -> evaluate -> end.
-The matching configuration (fields, comparators, blocking rules, threshold) is data: the
-``match_config`` Config, by default ``match_config.json`` next to this file. All logic lives
-in the ``knowledge_graph`` package; this file only wires steps.
+The matching configuration (tables, fields, comparators, blocking rules, threshold, sample) is
+data: the ``match_config`` Config, by default ``match_config.json`` (film and series titles)
+next to this file. All logic lives in the ``knowledge_graph`` package; this file only wires
+steps.
 """
 
 import logging
@@ -21,23 +24,27 @@ logger = logging.getLogger("knowledge_graph.flow")
 DEFAULT_CONFIG = str(Path(__file__).resolve().with_name("match_config.json"))
 
 
-class TitleEntityResolutionFlow(FlowSpec):
-    """Resolve noisy title records from several sources into entities."""
+class EntityResolutionFlow(FlowSpec):
+    """Resolve noisy records from several sources into entities."""
 
     match_config = Config(
         "match_config",
         default=DEFAULT_CONFIG,
         parser=kg.flow_config,
         plain=True,
-        help="Matching configuration (JSON): fields, comparators, blocking rules, threshold.",
+        help="Matching configuration (JSON): tables, fields, comparators, blocking rules, "
+        "threshold, sample.",
     )
     sample_records = Parameter(
         "sample_records",
-        default=20_000,
+        default=0,
         type=int,
-        help="Records generated when the input table is missing (local profile only).",
+        help="Records generated when the input table is missing (local profile, a config "
+        "with a sample; 0: the config's sample.records).",
     )
-    sample_sources = Parameter("sample_sources", default=4, type=int)
+    sample_sources = Parameter(
+        "sample_sources", default=0, type=int, help="0: the config's sample.sources."
+    )
     seed = Parameter("seed", default=0, type=int)
     match_tasks = Parameter(
         "match_tasks",
@@ -51,7 +58,7 @@ class TitleEntityResolutionFlow(FlowSpec):
 
     @step
     def start(self):
-        """Resolve the input table (seeding it locally if missing) and pin its snapshot."""
+        """Resolve the input table (seeding it locally from the config's sample) and pin it."""
         config = self._config()
         self.records_snapshot_id = kg.ensure_input_table(
             config,
@@ -158,7 +165,7 @@ class TitleEntityResolutionFlow(FlowSpec):
         self.example_entities = kg.largest_entities(entities)
         self.next(self.evaluate)
 
-    @card(type="blank")
+    @card(type="blank", timeout=180)  # a loaded machine: the chart takes a while
     @step
     def evaluate(self):
         """Quality metrics against the truth table (when there is one) and a card."""
@@ -182,6 +189,8 @@ class TitleEntityResolutionFlow(FlowSpec):
                 pairs_by_rule=self.pairs_by_rule,
                 entities=self.example_entities,
                 canonical_columns=config.canonical_columns,
+                model=kg.FellegiSunterModel.from_dict(self.model),
+                fields=config.fields,
             )
         )
         self.next(self.end)
@@ -193,4 +202,4 @@ class TitleEntityResolutionFlow(FlowSpec):
 
 
 if __name__ == "__main__":
-    TitleEntityResolutionFlow()
+    EntityResolutionFlow()

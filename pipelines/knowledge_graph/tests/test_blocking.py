@@ -147,3 +147,39 @@ def test_missing_blocking_column_is_an_error():
     config = _config([{"name": "r", "keys": [{"column": "nmae"}]}])
     with pytest.raises(kg.InputDataError, match="nmae"):
         build_blocking_index(_random_records(5), config)
+
+
+NAMES = pa.schema([("id", pa.string()), ("given", pa.string()), ("surname", pa.string())])
+
+
+def _name_pairs(key):
+    rows = [{"id": "0", "given": "John", "surname": "Smith"},
+            {"id": "1", "given": "smith", "surname": "JOHN"},  # swapped
+            {"id": "2", "given": "John", "surname": "Smith"},  # same
+            {"id": "3", "given": "Smith", "surname": "Jones"},  # shares "smith" across columns
+            {"id": "4", "given": None, "surname": "Smith"}]  # fmt: skip
+    records = pa.Table.from_pylist(rows, schema=NAMES)
+    config = kg.load_match_config(
+        {
+            "input_table": "x.r", "pairs_table": "x.p", "matches_table": "x.m",
+            "entities_table": "x.e", "id_columns": ["id"], "link_type": "dedupe_only",
+            "fields": [{"name": "given", "column": "given", "comparator": "exact"}],
+            "blocking": {"rules": [{"name": "names", "keys": [key]}]}, "threshold": 0.5,
+        }
+    )  # fmt: skip
+    left, right, _ = candidate_pairs(build_blocking_index(records, config))
+    return set(zip(left.tolist(), right.tolist(), strict=True))
+
+
+def test_blocking_on_expressions_of_several_columns():
+    columns = ["given", "surname"]
+    # unordered: the same pair of names in either order; a null in one column gives no key
+    assert _name_pairs({"columns": columns, "combine": "unordered"}) == {(0, 1), (0, 2), (1, 2)}
+    # ordered: the names in order, as two keys of one rule would
+    assert _name_pairs({"columns": columns, "combine": "ordered"}) == {(0, 2)}
+    # any: a value in either column meets the same value in either column
+    assert _name_pairs({"columns": columns, "combine": "any"}) == {
+        (0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3), (0, 4), (1, 4), (2, 4), (3, 4)
+    }  # fmt: skip
+    assert _name_pairs({"columns": ["surname", "given"], "combine": "any",
+                        "transform": "prefix", "length": 3}) >= {(0, 3)}  # fmt: skip

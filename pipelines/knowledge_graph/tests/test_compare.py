@@ -152,3 +152,119 @@ def test_named_comparisons_come_in_the_order_asked():
     assert some.tolist() == every[:, [2, 1]].tolist()
     with pytest.raises(kg.InputDataError, match=r"no comparisons \['title'\]"):
         compare_pairs(prepared, left, right, names=["title"])
+
+
+PEOPLE = pa.schema(
+    [("id", pa.string()), ("given", pa.string()), ("surname", pa.string()),
+     ("postcode", pa.string()), ("number", pa.int64()), ("born", pa.date32()),
+     ("born_text", pa.string())]
+)  # fmt: skip
+
+
+def _people_config(fields):
+    document = _config(fields).model_dump()
+    document["blocking"] = {"rules": [{"name": "id", "keys": [{"column": "id"}]}]}
+    return kg.load_match_config(document)
+
+
+def _people(rows):
+    import datetime as dt
+
+    for row in rows:
+        if row.get("born") is not None:
+            row["born"] = dt.date.fromisoformat(row["born"])
+    return pa.Table.from_pylist(rows, schema=PEOPLE)
+
+
+def test_damerau_levenshtein_counts_a_transposition_as_one_edit():
+    config = _config(
+        [
+            {"name": "dl", "column": "name", "comparator": "damerau_levenshtein", "distances": [1]},
+            {"name": "lev", "column": "name", "comparator": "levenshtein", "distances": [1]},
+            {"name": "dl_sim", "column": "name", "comparator": "damerau_levenshtein",
+             "thresholds": [0.75]},
+        ]
+    )  # fmt: skip
+    rows = [{"id": str(i), "name": name, "year": None, "people": None}
+            for i, name in enumerate(["john", "jonh", "joan", "jonathan"])]  # fmt: skip
+    prepared = kg.prepare_records(_records(rows), config)
+    levels = compare_pairs(prepared, np.array([0, 0, 0, 0]), np.array([0, 1, 2, 3]), workers=1)
+    # same; swapped neighbours (1 edit vs 2); one substitution; far apart
+    assert levels[:, 0].tolist() == [2, 1, 1, 0]
+    assert levels[:, 1].tolist() == [2, 0, 1, 0]
+    assert levels[:, 2].tolist() == [2, 1, 1, 0]  # similarity 1 - 1/4 = 0.75 >= 0.75
+    assert config.fields[0].level_names == ["else", "<= 1 edit", "exact"]
+
+
+def test_date_levels_exact_swapped_one_field_within_days_and_years():
+    config = _people_config(
+        [
+            {"name": "born", "column": "born", "comparator": "date", "day_month_swapped": True,
+             "one_field_differs": True, "within_days": [10], "within_years": [2]},
+            {"name": "text", "column": "born_text", "comparator": "date",
+             "date_format": "%d/%m/%Y"},
+        ]
+    )  # fmt: skip
+    assert config.fields[0].level_names == [
+        "else", "within 2 years", "within 10 days", "one field differs", "day/month swapped",
+        "exact",
+    ]  # fmt: skip
+    born = ["1987-03-14", "1987-03-14", "1987-04-03", "1987-03-15", "1987-04-01", "1988-05-20",
+            "1999-01-02", None, "1987-08-14"]  # fmt: skip
+    text = ["14/03/1987", "14/03/1987", "not a date", None, None, None, None, None, None]
+    rows = [
+        {"id": str(i), "born": b, "born_text": t}
+        for i, (b, t) in enumerate(zip(born, text, strict=True))
+    ]
+    prepared = kg.prepare_records(_people(rows), config)
+    right = np.arange(1, len(rows))
+    levels = compare_pairs(prepared, np.zeros(len(right), np.int64), right, workers=1)
+    # against 1987-03-14: the same day; 3 April (20 days, two fields differ); 15 March (one
+    # field and within 10 days: the better level wins); 1 April (18 days); 1988-05-20 (433
+    # days); 1999 (else); null; 14 August (one field, the month)
+    assert levels[:, 0].tolist() == [5, 1, 3, 1, 1, 0, -1, 3]
+    assert levels[:2, 1].tolist() == [1, -1]  # parsed with the format; unparsable is null
+    swapped = _people([{"id": "a", "born": "1987-03-04"}, {"id": "b", "born": "1987-04-03"},
+                       {"id": "c", "born": "1987-05-05"}])  # fmt: skip
+    prepared = kg.prepare_records(swapped, config)
+    levels = compare_pairs(prepared, np.array([0, 2]), np.array([1, 2]), workers=1)
+    assert levels[:, 0].tolist() == [4, 5]
+
+
+def test_code_normalisation_and_numbers_compared_as_strings():
+    config = _people_config(
+        [
+            {"name": "postcode", "column": "postcode", "comparator": "damerau_levenshtein",
+             "distances": [1], "normalise": "code"},
+            {"name": "number", "column": "number", "comparator": "exact", "normalise": "code"},
+        ]
+    )  # fmt: skip
+    rows = [{"id": "0", "postcode": "0800", "number": 12}, {"id": "1", "postcode": "800",
+            "number": 12}, {"id": "2", "postcode": " 08-00 ", "number": 13},
+            {"id": "3", "postcode": "0810", "number": None}]  # fmt: skip
+    prepared = kg.prepare_records(_people(rows), config)
+    levels = compare_pairs(prepared, np.array([0, 0, 0]), np.array([1, 2, 3]), workers=1)
+    assert levels[:, 0].tolist() == [2, 2, 1]  # leading zero and punctuation: exact; one edit
+    assert levels[:, 1].tolist() == [1, 0, -1]
+
+
+def test_swapped_names_get_the_swapped_level_only_when_both_are_crossed():
+    config = _people_config(
+        [
+            {"name": "given", "column": "given", "comparator": "jaro_winkler",
+             "thresholds": [0.9], "swapped_with": "surname"},
+            {"name": "surname", "column": "surname", "comparator": "exact"},
+        ]
+    )  # fmt: skip
+    assert config.fields[0].level_names == ["else", "jaro_winkler >= 0.9", "swapped with surname",
+                                            "exact"]  # fmt: skip
+    rows = [{"id": "0", "given": "John", "surname": "Smith"},
+            {"id": "1", "given": "SMITH", "surname": "john"},  # swapped
+            {"id": "2", "given": "Smith", "surname": "Jones"},  # one way only
+            {"id": "3", "given": "John", "surname": "Smith"},  # same
+            {"id": "4", "given": "Jon", "surname": "Smith"},  # near
+            {"id": "5", "given": None, "surname": "John"}]  # fmt: skip
+    prepared = kg.prepare_records(_people(rows), config)
+    levels = compare_pairs(prepared, np.zeros(5, np.int64), np.arange(1, 6), workers=1)
+    assert levels[:, 0].tolist() == [2, 0, 3, 1, -1]
+    assert levels[:, 1].tolist() == [0, 0, 1, 1, 0]  # the other comparison is unchanged

@@ -1,6 +1,8 @@
-"""End-to-end runs of TitleEntityResolutionFlow through metaflow.Runner on the local profile."""
+"""End-to-end runs of EntityResolutionFlow through metaflow.Runner on the local profile."""
 
+import base64
 import json
+import re
 from pathlib import Path
 
 import knowledge_graph as kg
@@ -12,6 +14,7 @@ from mlplatform.data import Table
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 FLOW = str(Path(__file__).resolve().parents[1] / "flow.py")
+PERSON_CONFIG = str(Path(FLOW).with_name("person_match_config.json"))
 OUTPUTS = ("kg.title_candidate_pairs", "kg.title_matches", "kg.title_entities")
 
 
@@ -25,8 +28,9 @@ def _rows(name):
     return DataFrame.load(name).num_rows
 
 
-def _run(tmp_path, **parameters):
-    runner = Runner(FLOW, show_output=False, cwd=str(tmp_path))
+def _run(tmp_path, config=None, **parameters):
+    options = {"config": [("match_config", config)]} if config else {}
+    runner = Runner(FLOW, show_output=False, cwd=str(tmp_path), **options)
     return runner.run(**parameters)
 
 
@@ -69,7 +73,7 @@ def test_flow_resolves_sample_and_reruns_add_one_snapshot_each(mlp_home, tmp_pat
 
 @pytest.mark.timeout(900)
 def test_empty_input_finishes_with_zero_entities(mlp_home, tmp_path):
-    Table("kg.title_records").create(kg.RECORD_SCHEMA)  # exists, holds nothing
+    Table("kg.title_records").create(kg.TITLE_RECORD_SCHEMA)  # exists, holds nothing
     with _run(tmp_path) as running:
         assert running.status == "successful", running.stderr
         metrics = running.run.data.metrics
@@ -93,4 +97,43 @@ def test_config_naming_a_missing_column_fails_before_any_task(mlp_home, tmp_path
     with pytest.raises(kg.MatchConfigError, match=r"'titel'.*did you mean \['title'\]"):
         runner.run()
     assert not Table("kg.title_records").exists()  # nothing ran: not even the seed
-    assert not (mlp_home / "metaflow" / "TitleEntityResolutionFlow").exists()
+    assert not (mlp_home / "metaflow" / "EntityResolutionFlow").exists()
+
+
+@pytest.mark.timeout(900)
+def test_person_config_resolves_its_sample_and_charts_the_weights(mlp_home, tmp_path):
+    with _run(tmp_path, config=PERSON_CONFIG, sample_records=800) as running:
+        assert running.status == "successful", running.stderr
+        run = running.run
+        metrics = run.data.metrics
+        log = running.stderr + running.stdout
+    # The card as the evaluate task stored it (this process's Metaflow client was configured
+    # before mlp_home pointed the datastore here, so read the file itself).
+    cards = list(mlp_home.glob(f"metaflow/**/{run.id}/steps/evaluate/tasks/*/cards/*.html"))
+    assert len(cards) == 1, cards
+    encoded = re.search(r'__MF_DATA__\["[^"]+"\] = "([^"]+)"', cards[0].read_text()).group(1)
+    card = base64.b64decode(encoded).decode()  # the card's components, as JSON
+    assert "seeding it with 800 generated records from 2 sources (people sample" in log
+    assert metrics["f1"] >= 0.9 and metrics["cluster_f1"] >= 0.9
+    assert metrics["records"] == 800 == _rows("kg.person_records")
+    assert _rows("kg.person_entities") == metrics["entities"] < 800
+    assert _rows("kg.person_matches") == metrics["matches"] > 0
+    assert not Table("kg.title_records").exists()  # nothing of the title example
+    model = kg.FellegiSunterModel.from_dict(run.data.model)
+    assert model.monotone and model.names[:2] == ["surname", "given_name"]
+    assert "# Entity resolution" in card and "## Match weights" in card
+    assert "data:image/png;base64," in card and "match weight of each level" in card
+
+
+@pytest.mark.timeout(600)
+def test_own_config_with_a_missing_table_fails_before_any_task(mlp_home, tmp_path):
+    document = json.loads(Path(PERSON_CONFIG).read_text())
+    del document["sample"]
+    document["input_table"] = "crm.customers"
+    own = tmp_path / "own_config.json"
+    own.write_text(json.dumps(document))
+    runner = Runner(FLOW, show_output=False, cwd=str(tmp_path), config=[("match_config", str(own))])
+    missing = r"input table crm\.customers does not exist; write it first or run with the sample"
+    with pytest.raises(kg.InputDataError, match=missing):
+        runner.run()
+    assert not (mlp_home / "metaflow" / "EntityResolutionFlow").exists()

@@ -1,7 +1,13 @@
 import knowledge_graph as kg
 import numpy as np
 import pytest
-from knowledge_graph._model import estimate_u, expectation_maximisation
+from knowledge_graph._model import (
+    _m_and_u,
+    _m_given_u,
+    estimate_u,
+    expectation_maximisation,
+    isotonic_regression,
+)
 
 TRUE_M = [np.array([0.05, 0.15, 0.8]), np.array([0.1, 0.9]), np.array([0.02, 0.08, 0.2, 0.7]),
           np.array([0.3, 0.7])]  # fmt: skip
@@ -105,3 +111,68 @@ def test_max_comparison_weight_bounds_every_level_and_term_frequency():
     assert model.max_comparison_weight(2) == pytest.approx(
         np.log2(0.7 / 0.05) + np.log2(0.05 / 1e-4)
     )
+
+
+def test_isotonic_regression_pools_violators_and_keeps_weighted_sums():
+    values, weights = np.array([1.0, 3.0, 2.0, 4.0, 0.0]), np.array([1.0, 1.0, 3.0, 1.0, 1.0])
+    fitted = isotonic_regression(values, weights)
+    assert np.all(np.diff(fitted) >= 0)
+    # (3, 2) pool to 2.25 (weight 4); then (4, 0) to 2.0, which pools with 2.25 to 13/6
+    np.testing.assert_allclose(fitted, [1.0, 13 / 6, 13 / 6, 13 / 6, 13 / 6])
+    assert (fitted * weights).sum() == pytest.approx((values * weights).sum())
+    ordered = np.array([0.1, 0.5, 0.9])
+    np.testing.assert_allclose(isotonic_regression(ordered, np.ones(3)), ordered)
+
+
+def test_constrained_m_steps_give_non_decreasing_ratios_and_keep_ordered_ones():
+    matched, unmatched = np.array([5.0, 40.0, 10.0, 45.0]), np.array([900.0, 20.0, 60.0, 20.0])
+    free_m, free_u = _m_and_u(matched, unmatched, monotone=False)
+    assert np.any(np.diff(np.log(free_m / free_u)) < 0)  # level 2 weighs less than level 1
+    m, u = _m_and_u(matched, unmatched, monotone=True)
+    assert m.sum() == pytest.approx(1) and u.sum() == pytest.approx(1)
+    assert np.all(np.diff(np.log(m / u)) >= -1e-12)
+    fixed_u = np.array([0.9, 0.02, 0.06, 0.02])
+    m = _m_given_u(matched, fixed_u, monotone=True)
+    assert np.all(np.diff(np.log(m / fixed_u)) >= -1e-12) and m.sum() == pytest.approx(1)
+    # already in order: the constraint changes nothing
+    ordered, falling = np.array([5.0, 10.0, 40.0, 45.0]), np.array([900.0, 60.0, 20.0, 20.0])
+    np.testing.assert_allclose(_m_and_u(ordered, falling, True), _m_and_u(ordered, falling, False))
+
+
+def _falling(model):
+    return {
+        name: np.round(model.level_weights(column), 2).tolist()
+        for column, name in enumerate(model.names)
+        if np.any(np.diff(model.level_weights(column)) < -1e-9)
+    }
+
+
+def test_weights_never_fall_as_agreement_rises_where_one_blocking_rule_dominates(
+    person_sample, person_config
+):
+    records = kg.order_records(person_sample.records, person_config)
+    left, right, by_rule, _ = kg.block_records(records, person_config)
+    assert by_rule["postcode"] > 0.9 * len(left)  # the postcode block proposes most pairs
+    prepared = kg.prepare_records(records, person_config)
+    free = person_config.model_copy(
+        update={"em": person_config.em.model_copy(update={"monotone": False})}
+    )
+    unconstrained = kg.train_model(prepared, left, right, free, workers=1)
+    # the data shows the problem: unconstrained, some better level weighs less than a worse one
+    assert _falling(unconstrained)
+    model = kg.train_model(prepared, left, right, person_config, workers=1)
+    assert model.monotone and _falling(model) == {}
+    # a term-frequency adjusted exact match on the commonest surname still weighs at least as
+    # much as the level below it
+    column = model.names.index("surname")
+    frequencies = model.record_frequencies(prepared)["surname"]
+    top = person_config.fields[column].n_levels - 1
+    exact = model.comparison_weight(column, np.array([top]), np.array([frequencies.max()]))
+    assert exact[0] >= model.level_weights(column)[top - 1] - 1e-12
+
+
+def test_title_sample_weights_are_monotone_too(small_sample, config):
+    records = kg.order_records(small_sample.records, config)
+    left, right, _, _ = kg.block_records(records, config)
+    prepared = kg.prepare_records(records, config)
+    assert _falling(kg.train_model(prepared, left, right, config, workers=1)) == {}

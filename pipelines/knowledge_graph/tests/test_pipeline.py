@@ -105,7 +105,7 @@ def test_canonical_values_are_the_most_common():
 
 
 def test_empty_input_gives_zero_entities_and_no_quality_metrics(config):
-    empty = kg.order_records(kg.RECORD_SCHEMA.empty_table(), config)
+    empty = kg.order_records(kg.TITLE_RECORD_SCHEMA.empty_table(), config)
     left, right, by_rule, _ = kg.block_records(empty, config)
     assert len(left) == 0 and set(by_rule.values()) == {0}
     prepared = kg.prepare_records(empty, config)
@@ -151,3 +151,11 @@ def test_bad_records_and_pairs(small_sample, config):
             records, np.arange(records.num_rows), small_sample.truth.drop_columns(["entity_id"]),
             config,
         )  # fmt: skip
+
+
+def test_person_sample_resolves_well(person_sample, person_config):
+    records, result, entities, _, metrics = _resolve(person_sample, person_config)
+    assert metrics["f1"] >= 0.95 and metrics["cluster_f1"] >= 0.95
+    assert metrics["blocking_recall"] >= 0.97
+    assert entities.schema == entities_schema(person_config, records.schema)
+    assert result.matches.column_names[-1] == "level_postcode"

@@ -34,3 +34,25 @@ def test_production_refuses_a_missing_input(mlp_home, monkeypatch, config):
         kg.ensure_input_table(config, n_records=300, n_sources=3, seed=1)
     assert not Table(config.input_table).exists()
     assert not Table(config.truth_table).exists()  # no sample stands in for a producer
+
+
+def test_a_config_without_a_sample_needs_its_table_written_first(mlp_home, person_config):
+    own = person_config.model_copy(update={"sample": None, "input_table": "crm.people"})
+    with pytest.raises(kg.InputDataError, match=r"input table crm\.people does not exist; write "
+                       r"it first or run with the sample config"):  # fmt: skip
+        kg.ensure_input_table(own)
+    assert not Table("crm.people").exists()  # nothing seeded: the user's table is theirs
+    records = kg.generate_person_records(n_records=40, seed=2).records
+    Table("crm.people").create(records.schema).write(records)
+    snapshot_id = kg.ensure_input_table(own)
+    assert snapshot_id == Table("crm.people").current_snapshot_id
+    assert DataFrame.load("crm.people").num_rows == 40
+
+
+def test_the_person_config_seeds_person_records_and_truth(mlp_home, person_config):
+    kg.ensure_input_table(person_config, n_records=120, seed=3)
+    records = DataFrame.load(person_config.input_table).to_arrow()
+    assert records.schema == kg.PERSON_RECORD_SCHEMA and records.num_rows == 120
+    assert set(records.column("source").to_pylist()) == {"registry", "survey"}  # sample.sources
+    truth = DataFrame.load(person_config.truth_table).to_arrow()
+    assert truth.column_names == ["source", "record_id", "entity_id"] and truth.num_rows == 120

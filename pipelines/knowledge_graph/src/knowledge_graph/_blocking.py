@@ -67,7 +67,7 @@ def _part(column: pa.ChunkedArray, key: BlockingKey) -> tuple[np.ndarray, np.nda
         records = np.repeat(np.arange(len(column)), lengths)
         values = pc.list_flatten(column).to_numpy(zero_copy_only=False).astype(object)
         if key.transform != "exact":
-            values = normalise_unique(values, articles)
+            values = normalise_unique(values, articles, _normalisation(key))
         if key.transform == "prefix":
             values = map_unique(values, lambda v: v.replace(" ", "")[: key.length])
     else:
@@ -78,7 +78,7 @@ def _part(column: pa.ChunkedArray, key: BlockingKey) -> tuple[np.ndarray, np.nda
         if transform == "exact":
             values = raw
         else:
-            values = normalise_unique(raw, articles)
+            values = normalise_unique(raw, articles, _normalisation(key))
             if transform == "sorted_tokens":
                 values = map_unique(values, sort_tokens)
             elif transform == "first_token":
@@ -95,11 +95,38 @@ def _part(column: pa.ChunkedArray, key: BlockingKey) -> tuple[np.ndarray, np.nda
     return records[present], values[present]
 
 
+def _normalisation(key: BlockingKey) -> str:
+    return "code" if key.transform == "code" else "text"
+
+
+def _key_part(records: pa.Table, key: BlockingKey) -> tuple[np.ndarray, np.ndarray]:
+    """Exploded ``(record index, key value)`` of one key part, a column or an expression."""
+    if key.column is not None:
+        return _part(records.column(key.column), key)
+    parts = [_part(records.column(column), key) for column in key.key_columns]
+    if key.combine == "any":  # one key per column, in one vocabulary across the columns
+        return np.concatenate([r for r, _ in parts]), np.concatenate([v for _, v in parts])
+    codes, _ = pd.factorize(np.concatenate([values for _, values in parts]))
+    matrix = np.full((records.num_rows, len(parts)), -1, dtype=np.int64)
+    offset = 0
+    for position, (record_index, values) in enumerate(parts):
+        matrix[record_index, position] = codes[offset : offset + len(values)]
+        offset += len(values)
+    present = np.flatnonzero((matrix >= 0).all(axis=1))  # a null in any column: no key
+    matrix = matrix[present]
+    if key.combine == "unordered":
+        matrix.sort(axis=1)
+    combined = matrix[:, 0]
+    for position in range(1, len(parts)):
+        combined, _ = pd.factorize(combined * (len(codes) + 1) + matrix[:, position])
+    return present, combined
+
+
 def _rule_keys(records: pa.Table, rule: BlockingRule) -> tuple[np.ndarray, np.ndarray]:
     """Exploded ``(record index, key code)`` of a rule: parts combined record by record."""
     frame: pd.DataFrame | None = None
     for position, key in enumerate(rule.keys):
-        record_index, values = _part(records.column(key.column), key)
+        record_index, values = _key_part(records, key)
         codes, _ = pd.factorize(values)
         part = pd.DataFrame({"record": record_index, f"k{position}": codes.astype(np.int64)})
         frame = part if frame is None else frame.merge(part, on="record", how="inner")
@@ -121,10 +148,10 @@ def build_blocking_index(records: pa.Table, config: MatchConfig) -> BlockingInde
     """
     index = BlockingIndex(n=records.num_rows)
     for rule in config.blocking.rules:
-        for key in rule.keys:
-            if key.column not in records.column_names:
+        for column in (column for key in rule.keys for column in key.key_columns):
+            if column not in records.column_names:
                 raise InputDataError(
-                    f"blocking rule {rule.name!r} names column {key.column!r}, which the records "
+                    f"blocking rule {rule.name!r} names column {column!r}, which the records "
                     f"lack; they have {records.column_names}"
                 )
         record_index, keys = _rule_keys(records, rule)

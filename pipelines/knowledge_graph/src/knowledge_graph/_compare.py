@@ -12,6 +12,7 @@ against the same title in three other sources).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -34,16 +35,28 @@ __all__ = [
     "prepare_records",
 ]
 
+logger = logging.getLogger(__name__)
+
 NULL_LEVEL = -1
+NULL_DAY = np.iinfo(np.int32).min
+"""A null date in `PreparedField.days`."""
 MAX_LIST_WIDTH = 16
 _EPSILON = 1e-6  # rapidfuzz returns float32: 0.9 comes back as 0.89999998
 _SCORERS = {
     "jaro_winkler": distance.JaroWinkler.normalized_similarity,
     "levenshtein": distance.Levenshtein.normalized_similarity,
+    "damerau_levenshtein": distance.DamerauLevenshtein.normalized_similarity,
     # Token-sort ratio == Indel similarity of the sorted tokens, which are precomputed.
     "token_sort": distance.Indel.normalized_similarity,
 }
+# Edit counts, for comparisons with ``distances`` (an adjacent transposition is one edit for
+# Damerau-Levenshtein, two for Levenshtein).
+_DISTANCES = {
+    "levenshtein": distance.Levenshtein.distance,
+    "damerau_levenshtein": distance.DamerauLevenshtein.distance,
+}
 _CHUNK = 1 << 18
+_DAYS_PER_YEAR = 365.25
 
 
 @dataclass
@@ -61,6 +74,13 @@ class PreparedField:
         signatures: Per record, a 64-bit mask of its list elements (a fast "no overlap" test).
         uniques: The normalised value of each code (for fuzzy comparators and term
             frequencies).
+        days: Per record, days since 1970-01-01 (`NULL_DAY` = null); ``date``.
+        years: Per record, the date's year; ``date``.
+        months: Per record, the date's month (1-12); ``date``.
+        month_days: Per record, the date's day of the month (1-31); ``date``.
+        swap_codes: With ``swapped_with``: per record, codes of this column's and the other
+            column's normalised values in one vocabulary (-1 = null), so that "left's value
+            equals right's other value" is an integer comparison.
     """
 
     spec: FieldComparison
@@ -70,6 +90,11 @@ class PreparedField:
     list_lengths: np.ndarray | None = None
     signatures: np.ndarray | None = None
     uniques: np.ndarray | None = None
+    days: np.ndarray | None = None
+    years: np.ndarray | None = None
+    months: np.ndarray | None = None
+    month_days: np.ndarray | None = None
+    swap_codes: tuple[np.ndarray, np.ndarray] | None = None
 
     def strings(self) -> np.ndarray:
         """Per record, the normalised string of a string comparator (None = null)."""
@@ -116,15 +141,50 @@ class PreparedRecords:
     source_codes: np.ndarray | None = None
 
 
-def _normalised_strings(column: pa.ChunkedArray, articles: Sequence[str]) -> np.ndarray:
-    """Normalised strings (lists are joined in sorted order), None for null or empty."""
+def _normalised_strings(
+    column: pa.ChunkedArray, articles: Sequence[str], normalise: str = "text"
+) -> np.ndarray:
+    """Normalised strings (lists are joined in sorted order), None for null or empty.
+
+    Numbers are compared as their decimal digits (an integer postcode or street number).
+    """
     if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
         lists = normalise_lists(column.to_pylist())
         joined = [" ".join(sorted(items)) if items else None for items in lists]
         return np.array(joined, dtype=object)
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         column = pc.cast(column, pa.string())
-    return normalise_unique(column.to_numpy(zero_copy_only=False), articles)
+    return normalise_unique(column.to_numpy(zero_copy_only=False), articles, normalise)
+
+
+def _dates(column: pa.ChunkedArray, date_format: str, name: str) -> np.ndarray:
+    """Days since 1970-01-01 of a date, timestamp or (``date_format``) string column."""
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        parsed = pc.strptime(column, format=date_format, unit="s", error_is_null=True)
+        failed = parsed.null_count - column.null_count
+        if failed:
+            logger.warning(
+                "%s: %d values do not parse with date format %r; they count as null",
+                name,
+                failed,
+                date_format,
+            )
+        column = parsed
+    values = column.to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    days = np.full(len(values), NULL_DAY, dtype=np.int32)
+    present = ~np.isnat(values)
+    days[present] = values[present].astype(np.int64)
+    return days
+
+
+def _date_parts(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month (1-12) and day of the month of each day number (nulls give 0s)."""
+    dates = np.where(days == NULL_DAY, 0, days).astype("datetime64[D]")
+    months = dates.astype("datetime64[M]")
+    years = months.astype("datetime64[Y]").astype(np.int64) + 1970
+    month = months.astype(np.int64) % 12 + 1
+    day = (dates - months.astype("datetime64[D]")).astype(np.int64) + 1
+    return years.astype(np.int16), month.astype(np.int8), day.astype(np.int8)
 
 
 def _list_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
@@ -158,8 +218,18 @@ def prepare_records(records: pa.Table, config: MatchConfig) -> PreparedRecords:
             f"records lack configured columns {missing}; they have {records.column_names}"
         )
     prepared = PreparedRecords(n=records.num_rows)
-    normalised: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}  # (column, articles)
-    groups: dict[tuple[str, tuple[str, ...]], ValueGroup] = {}
+    # (column, articles, normalisation) -> normalised strings, and the fuzzy groups
+    normalised: dict[tuple[str, tuple[str, ...], str], np.ndarray] = {}
+    groups: dict[tuple[str, tuple[str, ...], str], ValueGroup] = {}
+
+    def strings_of(column_name: str, spec: FieldComparison) -> np.ndarray:
+        key = (column_name, tuple(spec.articles), spec.normalise)
+        if key not in normalised:
+            normalised[key] = _normalised_strings(
+                records.column(column_name), spec.articles, spec.normalise
+            )
+        return normalised[key]
+
     for spec in config.fields:
         column = records.column(spec.column)
         entry = PreparedField(spec=spec)
@@ -170,13 +240,21 @@ def prepare_records(records: pa.Table, config: MatchConfig) -> PreparedRecords:
         elif spec.comparator == "list_overlap":
             entry.lists, entry.list_lengths = _list_codes(column)
             entry.signatures = _signatures(entry.lists)
+        elif spec.comparator == "date":
+            entry.days = _dates(column, spec.date_format, spec.name)
+            entry.years, entry.months, entry.month_days = _date_parts(entry.days)
         else:
-            key = (spec.column, tuple(spec.articles))
-            if key not in normalised:
-                normalised[key] = _normalised_strings(column, spec.articles)
-            strings = normalised[key]
+            key = (spec.column, tuple(spec.articles), spec.normalise)
+            strings = strings_of(spec.column, spec)
             if spec.comparator == "token_sort":
                 strings = map_unique(strings, sort_tokens)
+            if spec.swapped_with:
+                other = strings_of(spec.swapped_with, spec)
+                if spec.comparator == "token_sort":
+                    other = map_unique(other, sort_tokens)
+                joint, _ = pd.factorize(np.concatenate([strings, other]), use_na_sentinel=True)
+                joint = joint.astype(np.int32)
+                entry.swap_codes = (joint[: prepared.n], joint[prepared.n :])
             codes, uniques = pd.factorize(strings, use_na_sentinel=True)
             entry.codes = codes.astype(np.int32)
             entry.uniques = np.asarray(uniques, dtype=object)
@@ -204,6 +282,14 @@ def _levels_from_similarity(similarity: np.ndarray, thresholds: Sequence[float])
     levels = np.zeros(len(similarity), dtype=np.int8)
     for threshold in thresholds:
         levels += similarity >= threshold - _EPSILON
+    return levels
+
+
+def _levels_from_distance(edits: np.ndarray, distances: Sequence[int]) -> np.ndarray:
+    """Number of (ascending) edit limits met: 0 = "else", len(distances) = the fewest edits."""
+    levels = np.zeros(len(edits), dtype=np.int8)
+    for limit in distances:
+        levels += edits <= limit
     return levels
 
 
@@ -241,15 +327,23 @@ def _compare_group(
         distinct_levels = np.full(len(distinct), top, dtype=np.int8)
         scored = np.flatnonzero(value_left != value_right)
         if len(scored):
-            similarity = process.cpdist(
+            if spec.distances:  # edits, at most the largest limit counted exactly
+                scorer, cutoff, dtype = _DISTANCES[spec.comparator], max(spec.distances), np.int32
+            else:
+                scorer, cutoff, dtype = _SCORERS[spec.comparator], min(spec.thresholds), np.float32
+            scores = process.cpdist(
                 entry.uniques[value_left[scored]],
                 entry.uniques[value_right[scored]],
-                scorer=_SCORERS[spec.comparator],
-                score_cutoff=min(spec.thresholds),
+                scorer=scorer,
+                score_cutoff=cutoff,
                 workers=workers,
-                dtype=np.float32,
+                dtype=dtype,
             )
-            distinct_levels[scored] = _levels_from_similarity(similarity, spec.thresholds)
+            distinct_levels[scored] = (
+                _levels_from_distance(scores, spec.distances)
+                if spec.distances
+                else _levels_from_similarity(scores, spec.thresholds)
+            )
         distinct_levels[(value_left < 0) | (value_right < 0)] = NULL_LEVEL
         levels = same.astype(np.int8) * np.int8(top)
         levels[differ] = distinct_levels[inverse]
@@ -265,6 +359,51 @@ def _compare_numbers(entry: PreparedField, left: np.ndarray, right: np.ndarray) 
         levels += difference <= tolerance + _EPSILON
     levels[np.isnan(difference)] = NULL_LEVEL
     return levels
+
+
+def _compare_dates(entry: PreparedField, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Date levels: within years, within days, one field differs, day/month swapped, exact."""
+    spec = entry.spec
+    days_left, days_right = entry.days[left], entry.days[right]
+    null = (days_left == NULL_DAY) | (days_right == NULL_DAY)
+    apart = np.abs(days_left.astype(np.int64) - days_right)
+    levels = np.zeros(len(left), dtype=np.int8)
+    level = 0
+    # Lowest level first: a pair keeps the best level whose test it passes.
+    for years in reversed(spec.within_years):
+        level += 1
+        levels[apart <= round(years * _DAYS_PER_YEAR)] = level
+    for days in reversed(spec.within_days):
+        level += 1
+        levels[apart <= days] = level
+    if spec.one_field_differs or spec.day_month_swapped:
+        same_year = entry.years[left] == entry.years[right]
+        month_left, month_right = entry.months[left], entry.months[right]
+        day_left, day_right = entry.month_days[left], entry.month_days[right]
+        if spec.one_field_differs:
+            level += 1
+            differ = (~same_year).astype(np.int8)
+            differ += month_left != month_right
+            differ += day_left != day_right
+            levels[differ == 1] = level
+        if spec.day_month_swapped:
+            level += 1
+            swapped = same_year & (day_left == month_right) & (month_left == day_right)
+            levels[swapped & (day_left != month_left)] = level
+    levels[apart == 0] = level + 1
+    levels[null] = NULL_LEVEL
+    return levels
+
+
+def _overlay_swaps(entry: PreparedField, levels: np.ndarray, left, right) -> None:
+    """Raise pairs whose values are crossed with ``swapped_with`` to the "swapped" level."""
+    own, other = entry.swap_codes
+    own_left, other_left = own[left], other[left]
+    # Both sides present: own[left] == other[right] >= 0 and other[left] == own[right] >= 0.
+    crossed = (own_left == other[right]) & (other_left == own[right])
+    crossed &= (own_left >= 0) & (other_left >= 0)
+    swapped = np.int8(entry.spec.swapped_level)
+    levels[crossed & (levels < swapped)] = swapped
 
 
 def _signatures(lists: np.ndarray) -> np.ndarray:
@@ -392,4 +531,8 @@ def compare_pairs(
             levels[:, columns[name]] = _compare_lists(entry, left, right)
         elif entry.spec.comparator == "exact":
             levels[:, columns[name]] = _compare_exact(entry, left, right)
+        elif entry.spec.comparator == "date":
+            levels[:, columns[name]] = _compare_dates(entry, left, right)
+        if entry.swap_codes is not None:
+            _overlay_swaps(entry, levels[:, columns[name]], left, right)
     return levels

@@ -24,33 +24,58 @@ __all__ = [
     "BlockingRule",
     "FieldComparison",
     "MatchConfig",
+    "SampleConfig",
     "check_columns",
+    "column_kind",
     "load_match_config",
 ]
 
 Comparator = Literal[
-    "exact", "jaro_winkler", "levenshtein", "token_sort", "numeric", "list_overlap"
+    "exact",
+    "jaro_winkler",
+    "levenshtein",
+    "damerau_levenshtein",
+    "token_sort",
+    "numeric",
+    "list_overlap",
+    "date",
 ]
-STRING_COMPARATORS = ("exact", "jaro_winkler", "levenshtein", "token_sort")
-FUZZY_COMPARATORS = ("jaro_winkler", "levenshtein", "token_sort")
+STRING_COMPARATORS = ("exact", "jaro_winkler", "levenshtein", "damerau_levenshtein", "token_sort")
+FUZZY_COMPARATORS = ("jaro_winkler", "levenshtein", "damerau_levenshtein", "token_sort")
+EDIT_COMPARATORS = ("levenshtein", "damerau_levenshtein")
+"""Comparators that can also count edits (``distances``) instead of a similarity."""
+Normalisation = Literal["text", "code"]
 Transform = Literal[
-    "exact", "normalised", "sorted_tokens", "first_token", "prefix", "tokens", "each"
+    "exact", "normalised", "code", "sorted_tokens", "first_token", "prefix", "tokens", "each"
 ]
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+_DATE_OPTIONS = ("day_month_swapped", "one_field_differs", "within_days", "within_years")
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _ascending(values: list, what: str, minimum: float) -> None:
+    if values != sorted(set(values)) or (values and values[0] < minimum):
+        raise ValueError(f"'{what}' must be distinct, >= {minimum:g} and ascending, got {values}")
+
+
 class FieldComparison(_Model):
     """One comparison of the Fellegi-Sunter model: a column and how two values agree.
 
-    Levels, best first: for string comparators an exact match of the normalised values, then
-    one level per similarity threshold (descending), then "else"; for ``numeric`` one level per
-    absolute-difference tolerance (ascending), then "else"; for ``list_overlap`` one level per
-    overlap-coefficient threshold (descending), then "else". A null on either side is "no
-    evidence": the comparison adds nothing to the score.
+    Levels, worst first (level 0 is "else"); a pair gets the best level whose test it passes:
+
+    * string comparators: one level per similarity threshold (``thresholds``, descending) or,
+      for the edit-distance comparators, per number of edits (``distances``, ascending);
+      then "swapped" (with ``swapped_with``); then an exact match of the normalised values;
+    * ``numeric``: one level per absolute-difference tolerance (``tolerances``, ascending);
+    * ``list_overlap``: one level per overlap-coefficient threshold (``thresholds``);
+    * ``date``: within each of ``within_years`` (largest first), within each of
+      ``within_days`` (largest first), one of year, month and day differs
+      (``one_field_differs``), day and month transposed (``day_month_swapped``), exact.
+
+    A null on either side is "no evidence": the comparison adds nothing to the score.
     """
 
     name: str
@@ -59,12 +84,34 @@ class FieldComparison(_Model):
     comparator: Comparator
     thresholds: list[float] = []
     """Similarity thresholds in (0, 1], descending (string and list comparators)."""
+    distances: list[int] = []
+    """Most edits per level, ascending (``levenshtein``, ``damerau_levenshtein``)."""
     tolerances: list[float] = []
     """Absolute differences, ascending (``numeric``)."""
+    normalise: Normalisation = "text"
+    """How strings are normalised before comparing: ``text`` (ASCII folding, casing,
+    punctuation, ``articles``) or ``code`` (identifiers such as postcodes and street numbers:
+    letters and digits only, leading zeros dropped, so ``"0800"``, ``"800"`` and the integer
+    800 agree)."""
     articles: list[str] = []
     """Leading (or comma-moved trailing) words dropped when normalising strings."""
+    swapped_with: str | None = None
+    """Another column: a "swapped" level (just below exact) for pairs whose values of the two
+    columns are crossed (left ``column`` == right ``swapped_with`` and the other way round,
+    after normalisation), e.g. given name and surname. Declare it on one of the two
+    comparisons: the other one still sees a disagreement, so a swap is counted once."""
     tf_adjust: bool = False
     """Term-frequency adjustment of an exact match: common values count for less."""
+    day_month_swapped: bool = False
+    """``date``: a level for day and month transposed (same year)."""
+    one_field_differs: bool = False
+    """``date``: a level for exactly one of year, month and day differing (a typo)."""
+    within_days: list[int] = []
+    """``date``: one level per most days apart, ascending."""
+    within_years: list[int] = []
+    """``date``: one level per most years (of 365.25 days) apart, ascending."""
+    date_format: str = "%Y-%m-%d"
+    """``date`` on a string column: the strptime format of its values (others are null)."""
 
     @field_validator("name")
     @classmethod
@@ -75,61 +122,127 @@ class FieldComparison(_Model):
 
     @model_validator(mode="after")
     def _levels(self) -> FieldComparison:
-        if self.comparator == "numeric":
+        comparator = self.comparator
+        if comparator != "numeric" and self.tolerances:
+            raise ValueError(f"'tolerances' only apply to numeric, not {comparator!r}")
+        if comparator not in EDIT_COMPARATORS and self.distances:
+            raise ValueError(
+                f"'distances' only apply to {list(EDIT_COMPARATORS)}, not {comparator!r}"
+            )
+        if comparator != "date":
+            given = [option for option in _DATE_OPTIONS if getattr(self, option)]
+            if given or self.date_format != "%Y-%m-%d":
+                raise ValueError(f"{given or ['date_format']} only apply to the date comparator")
+        if comparator in ("numeric", "date", "exact") and self.thresholds:
+            raise ValueError(f"a {comparator} comparison has no 'thresholds'")
+        if comparator == "numeric":
             if not self.tolerances:
                 raise ValueError("a numeric comparison needs 'tolerances', e.g. [0, 1, 3]")
-            if self.tolerances != sorted(set(self.tolerances)) or self.tolerances[0] < 0:
-                raise ValueError(
-                    f"'tolerances' must be distinct, >= 0 and ascending, got {self.tolerances}"
-                )
+            _ascending(self.tolerances, "tolerances", 0)
+        elif comparator == "date":
+            _ascending(self.within_days, "within_days", 1)
+            _ascending(self.within_years, "within_years", 1)
+        elif comparator in EDIT_COMPARATORS and self.distances:
             if self.thresholds:
-                raise ValueError("a numeric comparison takes 'tolerances', not 'thresholds'")
-        else:
-            if self.tolerances:
-                raise ValueError(f"'tolerances' only apply to numeric, not {self.comparator!r}")
-            if self.comparator in (*FUZZY_COMPARATORS, "list_overlap") and not self.thresholds:
-                raise ValueError(f"a {self.comparator} comparison needs 'thresholds'")
-            if self.comparator == "exact" and self.thresholds:
-                raise ValueError("an exact comparison has no 'thresholds'")
-            if self.thresholds != sorted(set(self.thresholds), reverse=True) or not all(
-                0 < t <= 1 for t in self.thresholds
+                raise ValueError("give 'thresholds' (similarity) or 'distances' (edits), not both")
+            _ascending(self.distances, "distances", 1)
+        elif comparator in (*FUZZY_COMPARATORS, "list_overlap") and not self.thresholds:
+            extra = " or 'distances'" if comparator in EDIT_COMPARATORS else ""
+            raise ValueError(f"a {comparator} comparison needs 'thresholds'{extra}")
+        if self.thresholds != sorted(set(self.thresholds), reverse=True) or not all(
+            0 < t <= 1 for t in self.thresholds
+        ):
+            raise ValueError(
+                f"'thresholds' must be distinct, in (0, 1] and descending, got {self.thresholds}"
+            )
+        if comparator not in STRING_COMPARATORS:
+            for option, value in (
+                ("tf_adjust", self.tf_adjust),
+                ("swapped_with", self.swapped_with),
+                ("articles", self.articles),
+                ("normalise", self.normalise != "text"),
             ):
-                raise ValueError(
-                    f"'thresholds' must be distinct, in (0, 1] and descending, "
-                    f"got {self.thresholds}"
-                )
-        if self.tf_adjust and self.comparator not in STRING_COMPARATORS:
-            raise ValueError("'tf_adjust' applies to string comparators only")
+                if value:
+                    raise ValueError(f"{option!r} applies to string comparators only")
+        if self.normalise == "code" and self.articles:
+            raise ValueError("'articles' apply to normalise 'text', not 'code'")
+        if self.swapped_with == self.column:
+            raise ValueError(f"'swapped_with' must name another column than {self.column!r}")
         return self
 
     @property
     def n_levels(self) -> int:
         """Number of agreement levels, including "else" (level 0)."""
+        return len(self.level_names)
+
+    @property
+    def level_names(self) -> list[str]:
+        """A short label of each level, worst ("else", level 0) first."""
         if self.comparator == "numeric":
-            return len(self.tolerances) + 1
+            steps = [f"|diff| <= {t:g}" if t else "equal" for t in reversed(self.tolerances)]
+            return ["else", *steps]
         if self.comparator == "list_overlap":
-            return len(self.thresholds) + 1
-        return len(self.thresholds) + 2  # "else", thresholds, exact
+            return ["else", *(f"overlap >= {t:g}" for t in reversed(self.thresholds))]
+        if self.comparator == "date":
+            names = ["else"]
+            names += [f"within {n} year{'s' * (n > 1)}" for n in reversed(self.within_years)]
+            names += [f"within {n} day{'s' * (n > 1)}" for n in reversed(self.within_days)]
+            names += ["one field differs"] * self.one_field_differs
+            names += ["day/month swapped"] * self.day_month_swapped
+            return [*names, "exact"]
+        if self.distances:
+            steps = [f"<= {d} edit{'s' * (d > 1)}" for d in reversed(self.distances)]
+        else:
+            steps = [f"{self.comparator} >= {t:g}" for t in reversed(self.thresholds)]
+        swapped = [f"swapped with {self.swapped_with}"] if self.swapped_with else []
+        return ["else", *steps, *swapped, "exact"]
+
+    @property
+    def swapped_level(self) -> int | None:
+        """The "swapped" level (just below exact), or None without ``swapped_with``."""
+        return self.n_levels - 2 if self.swapped_with else None
 
 
 class BlockingKey(_Model):
-    """One part of a blocking key: a column and a transform of its values.
+    """One part of a blocking key: a column (or an expression of several) and a transform.
 
     ``tokens`` (each word of a string) and ``each`` (each element of a list) give a record
-    several keys; a pair is a candidate when the two records share any of them.
+    several keys; a pair is a candidate when the two records share any of them. With
+    ``columns`` the key is an expression of several columns, each transformed first:
+    ``ordered`` (their values in order), ``unordered`` (the same values in any column order:
+    given name and surname swapped agree) or ``any`` (one key per column: a value in any of
+    the columns meets the same value in any of them).
     """
 
-    column: str
+    column: str | None = None
+    columns: list[str] | None = Field(default=None, min_length=2)
+    combine: Literal["ordered", "unordered", "any"] | None = None
     transform: Transform = "normalised"
     length: int | None = Field(default=None, ge=1)
     """Number of characters kept by ``prefix``."""
     articles: list[str] = []
 
     @model_validator(mode="after")
-    def _length(self) -> BlockingKey:
+    def _shape(self) -> BlockingKey:
+        if (self.column is None) == (self.columns is None):
+            raise ValueError("a blocking key names either 'column' or 'columns' (an expression)")
+        if (self.columns is None) != (self.combine is None):
+            raise ValueError("'combine' (ordered, unordered, any) goes with 'columns', and only")
+        if self.combine in ("ordered", "unordered") and self.transform in ("tokens", "each"):
+            raise ValueError(
+                f"combine {self.combine!r} needs one value per column; transform "
+                f"{self.transform!r} gives several (use combine 'any')"
+            )
+        if self.columns is not None and len(set(self.columns)) != len(self.columns):
+            raise ValueError(f"'columns' must be distinct, got {self.columns}")
         if (self.transform == "prefix") != (self.length is not None):
             raise ValueError("'length' is required by, and only allowed with, 'prefix'")
         return self
+
+    @property
+    def key_columns(self) -> list[str]:
+        """The columns the key reads."""
+        return [self.column] if self.column is not None else list(self.columns or [])
 
 
 class BlockingRule(_Model):
@@ -169,9 +282,18 @@ class EMConfig(_Model):
     u_sample_pairs: int = Field(default=500_000, ge=1)
     """Random record pairs that estimate u (almost all are non-matches)."""
     fix_u: bool = False
-    """Keep u from random pairs instead of re-estimating it by EM. Off by default: blocking
-    makes candidate non-matches agree far more often than random pairs do, and the weights
-    score candidates, so u is learnt on them (random-pair u only starts EM off)."""
+    """Keep u from random record pairs instead of re-estimating it by EM on the candidates.
+    Off by default: random-pair u cannot describe candidate non-matches (a postcode block's
+    non-matches all agree on postcode, state and mostly suburb), so EM then explains them as
+    matches: on both samples the prior went to 0.99+ and F1 fell (titles 0.9988 -> 0.9621,
+    people 0.9713 -> 0.8595). Re-estimated on the candidates, u makes agreement on a column
+    that blocking forces count for little; ``monotone`` keeps a near miss from then counting
+    for more than an exact match."""
+    monotone: bool = True
+    """Constrain each comparison's m/u ratio to be non-decreasing with agreement (its levels
+    worst first, as `FieldComparison` orders them): a better level never weighs less. The M-step
+    then gives the constrained maximum-likelihood estimate (isotonic regression, pooling
+    levels that would be out of order)."""
     prior_match: float = Field(default=0.1, gt=0, lt=1)
     """Starting share of matches among candidate pairs."""
     seed: int = 0
@@ -187,10 +309,24 @@ class ClusterConfig(_Model):
     max_size: int | None = Field(default=None, ge=2)
 
 
+class SampleConfig(_Model):
+    """The generated sample that seeds a missing input table in the local profile."""
+
+    generator: Literal["titles", "people"]
+    """``titles`` (film and series records) or ``people`` (person records)."""
+    records: int = Field(default=10_000, ge=0)
+    """Records generated (the flow's ``--sample_records`` overrides it)."""
+    sources: int = Field(default=2, ge=1)
+    """Sources they come from (the flow's ``--sample_sources`` overrides it)."""
+
+
 class MatchConfig(_Model):
     """The whole matching configuration (see ``match_config.json`` next to ``flow.py``)."""
 
     input_table: str
+    sample: SampleConfig | None = None
+    """Sample data for a missing input table (local profile only); without it a missing
+    input table is an error: write the table first."""
     truth_table: str | None = None
     pairs_table: str
     matches_table: str
@@ -241,9 +377,12 @@ class MatchConfig(_Model):
             named.setdefault(self.source_column, "source_column")
         for field in self.fields:
             named.setdefault(field.column, f"fields[{field.name}].column")
+            if field.swapped_with:
+                named.setdefault(field.swapped_with, f"fields[{field.name}].swapped_with")
         for rule in self.blocking.rules:
             for key in rule.keys:
-                named.setdefault(key.column, f"blocking.rules[{rule.name}].keys.column")
+                for column in key.key_columns:
+                    named.setdefault(column, f"blocking.rules[{rule.name}].keys.column")
         if self.cluster.exclusive_column:
             named.setdefault(self.cluster.exclusive_column, "cluster.exclusive_column")
         for column in self.canonical_columns:
@@ -303,11 +442,16 @@ def load_match_config(source: str | Path | Mapping[str, Any]) -> MatchConfig:
         raise MatchConfigError(f"{origin} is invalid: {_describe(error)}") from None
 
 
-def _kind(data_type: pa.DataType) -> str:
+def column_kind(data_type: pa.DataType) -> str:
+    """What a comparator sees in a column: string, integer, float, date, list, or the type."""
     if pa.types.is_string(data_type) or pa.types.is_large_string(data_type):
         return "string"
-    if pa.types.is_integer(data_type) or pa.types.is_floating(data_type):
-        return "numeric"
+    if pa.types.is_integer(data_type):
+        return "integer"
+    if pa.types.is_floating(data_type):
+        return "float"
+    if pa.types.is_date(data_type) or pa.types.is_timestamp(data_type):
+        return "date"
     if pa.types.is_list(data_type) or pa.types.is_large_list(data_type):
         inner = data_type.value_type
         if pa.types.is_string(inner) or pa.types.is_large_string(inner):
@@ -315,13 +459,18 @@ def _kind(data_type: pa.DataType) -> str:
     return str(data_type)
 
 
+# Integers compare as strings too (postcodes, street numbers stored as numbers); floats do not
+# (800.0 is not a code): compare those with ``numeric``.
+_TEXT_KINDS = ("string", "integer", "list")
 _ALLOWED_KINDS = {
-    "exact": ("string", "numeric", "list"),
-    "jaro_winkler": ("string", "list"),
-    "levenshtein": ("string", "list"),
-    "token_sort": ("string", "list"),
-    "numeric": ("numeric",),
+    "exact": ("string", "integer", "float", "date", "list"),
+    "jaro_winkler": _TEXT_KINDS,
+    "levenshtein": _TEXT_KINDS,
+    "damerau_levenshtein": _TEXT_KINDS,
+    "token_sort": _TEXT_KINDS,
+    "numeric": ("integer", "float"),
     "list_overlap": ("list",),
+    "date": ("date", "string"),
 }
 
 
@@ -335,7 +484,8 @@ def check_columns(config: MatchConfig, schema: pa.Schema, table: str = "the inpu
 
     Raises:
         MatchConfigError: A column is missing (the message names it, where the config uses
-            it, and the closest existing names) or its type does not suit its comparator.
+            it, and the closest existing names) or its type does not suit its comparator,
+            its swapped column or its blocking transform.
     """
     names = schema.names
     for column, where in config.columns().items():
@@ -346,11 +496,46 @@ def check_columns(config: MatchConfig, schema: pa.Schema, table: str = "the inpu
                 f"{where} names column {column!r}, which {table} does not have; its columns "
                 f"are {names}{hint}. Fix the match config or the table."
             )
+
+    def kind(column: str) -> str:
+        return column_kind(schema.field(column).type)
+
     for field in config.fields:
-        kind = _kind(schema.field(field.column).type)
-        if kind not in _ALLOWED_KINDS[field.comparator]:
+        allowed = _ALLOWED_KINDS[field.comparator]
+        if field.normalise == "code":
+            allowed = ("string", "integer")
+        if kind(field.column) not in allowed:
             raise MatchConfigError(
-                f"fields[{field.name}]: comparator {field.comparator!r} needs a column of kind "
-                f"{list(_ALLOWED_KINDS[field.comparator])}, but {field.column!r} in {table} is "
-                f"{schema.field(field.column).type}"
+                f"fields[{field.name}]: comparator {field.comparator!r}"
+                f"{' with normalise code' if field.normalise == 'code' else ''} needs a column "
+                f"of kind {list(allowed)}, but {field.column!r} in {table} is "
+                f"{schema.field(field.column).type} ({kind(field.column)})"
             )
+        if field.swapped_with and kind(field.swapped_with) not in ("string", "integer"):
+            raise MatchConfigError(
+                f"fields[{field.name}]: swapped_with {field.swapped_with!r} needs a string or "
+                f"integer column, but it is {schema.field(field.swapped_with).type} in {table}"
+            )
+        if field.swapped_with and kind(field.column) == "list":
+            raise MatchConfigError(
+                f"fields[{field.name}]: swapped_with compares single values, but "
+                f"{field.column!r} in {table} is a list"
+            )
+    for rule in config.blocking.rules:
+        for key in rule.keys:
+            for column in key.key_columns:
+                if key.transform == "code" and kind(column) not in ("string", "integer"):
+                    raise MatchConfigError(
+                        f"blocking.rules[{rule.name}]: transform 'code' needs a string or "
+                        f"integer column, but {column!r} in {table} is {schema.field(column).type}"
+                    )
+                if key.combine in ("ordered", "unordered") and kind(column) == "list":
+                    raise MatchConfigError(
+                        f"blocking.rules[{rule.name}]: combine {key.combine!r} needs one value "
+                        f"per column, but {column!r} in {table} is a list (use combine 'any')"
+                    )
+                if key.transform == "each" and kind(column) != "list":
+                    raise MatchConfigError(
+                        f"blocking.rules[{rule.name}]: transform 'each' needs a list column, "
+                        f"but {column!r} in {table} is {schema.field(column).type}"
+                    )

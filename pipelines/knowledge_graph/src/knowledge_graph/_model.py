@@ -21,6 +21,7 @@ __all__ = [
     "FellegiSunterModel",
     "estimate_u",
     "expectation_maximisation",
+    "isotonic_regression",
     "term_frequencies",
     "train_model",
 ]
@@ -33,6 +34,61 @@ _FLOOR = 1e-6  # no level is ever impossible: a log of zero would be an infinite
 def _normalise(counts: np.ndarray) -> np.ndarray:
     counts = np.maximum(np.asarray(counts, dtype=np.float64), 0) + _FLOOR
     return counts / counts.sum()
+
+
+def isotonic_regression(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The non-decreasing sequence closest to ``values`` in weighted least squares.
+
+    Pool adjacent violators: neighbours out of order are replaced by their weighted mean
+    until none is. Weighted sums are preserved (``sum(weights * result) == sum(weights *
+    values)``), which the constrained M-steps rely on.
+
+    Args:
+        values: One value per level, worst level first.
+        weights: Positive weights, same length.
+    """
+    blocks: list[list[float]] = []  # [weighted sum, weight, number of levels]
+    for value, weight in zip(np.asarray(values, float), np.asarray(weights, float), strict=True):
+        blocks.append([value * weight, weight, 1])
+        while len(blocks) > 1 and blocks[-2][0] * blocks[-1][1] > blocks[-1][0] * blocks[-2][1]:
+            total, weight_sum, count = blocks.pop()
+            blocks[-1][0] += total
+            blocks[-1][1] += weight_sum
+            blocks[-1][2] += count
+    return np.concatenate([np.full(int(count), total / weight) for total, weight, count in blocks])
+
+
+def _m_given_u(matched: np.ndarray, u: np.ndarray, monotone: bool) -> np.ndarray:
+    """M-step for m with u fixed: maximises sum(matched * log m), m/u non-decreasing if asked.
+
+    The constrained maximum pools levels: m/u is the isotonic regression of matched/u with
+    weights u (each pooled block gets the ratio sum(matched) / sum(u) of its levels).
+    """
+    matched = np.maximum(matched, 0) + _FLOOR
+    if not monotone:
+        return matched / matched.sum()
+    m = u * isotonic_regression(matched / u, u)
+    return m / m.sum()
+
+
+def _m_and_u(
+    matched: np.ndarray, unmatched: np.ndarray, monotone: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """M-step for m and u from expected counts, m/u non-decreasing if asked.
+
+    The maximum under a likelihood-ratio order (Dykstra, Kochar and Robertson, 1995): with
+    w = matched + unmatched per level, the share theta = matched / w is replaced by its
+    isotonic regression (weights w); m is proportional to w * theta and u to w * (1 - theta),
+    so m/u is proportional to theta / (1 - theta), non-decreasing.
+    """
+    matched = np.maximum(matched, 0) + _FLOOR
+    unmatched = np.maximum(unmatched, 0) + _FLOOR
+    if not monotone:
+        return matched / matched.sum(), unmatched / unmatched.sum()
+    total = matched + unmatched
+    share = isotonic_regression(matched / total, total)
+    m, u = total * share, total * (1 - share)
+    return m / m.sum(), u / u.sum()
 
 
 @dataclass
@@ -59,6 +115,8 @@ class FellegiSunterModel:
         tf_minimum: Lower bound of a frequency.
         iterations: EM iterations run.
         converged: Whether EM met its tolerance.
+        monotone: Whether the levels' weights were constrained to be non-decreasing; then a
+            term-frequency adjusted exact match never weighs less than the level below it.
     """
 
     names: list[str]
@@ -71,6 +129,7 @@ class FellegiSunterModel:
     tf_minimum: float = 1e-6
     iterations: int = 0
     converged: bool = True
+    monotone: bool = False
 
     def match_weight(
         self, levels: np.ndarray, tf_frequencies: Mapping[str, np.ndarray] | None = None
@@ -115,8 +174,17 @@ class FellegiSunterModel:
             top = len(u) - 1
             exact = levels == top
             reference = self.tf_reference.get(self.names[column], u[top])
-            weight[exact] += np.log2(reference / np.maximum(tf_frequency[exact], self.tf_minimum))
+            adjusted = weight[exact] + np.log2(
+                reference / np.maximum(tf_frequency[exact], self.tf_minimum)
+            )
+            if self.monotone and top > 0:  # a common value still agrees better than a near miss
+                adjusted = np.maximum(adjusted, np.log2(m[top - 1] / u[top - 1]))
+            weight[exact] = adjusted
         return weight
+
+    def level_weights(self, column: int) -> np.ndarray:
+        """The weight of each level of one comparison, worst first (``log2(m / u)``)."""
+        return np.log2(self.m[column] / self.u[column])
 
     def max_comparison_weight(self, column: int) -> float:
         """The most one comparison can add to a match weight (0: no evidence)."""
@@ -163,6 +231,7 @@ class FellegiSunterModel:
             "tf_minimum": self.tf_minimum,
             "iterations": self.iterations,
             "converged": self.converged,
+            "monotone": self.monotone,
         }
 
     @classmethod
@@ -182,6 +251,7 @@ class FellegiSunterModel:
             tf_minimum=float(data.get("tf_minimum", 1e-6)),
             iterations=int(data.get("iterations", 0)),
             converged=bool(data.get("converged", True)),
+            monotone=bool(data.get("monotone", False)),
         )
 
 
@@ -228,6 +298,7 @@ def expectation_maximisation(
     *,
     u: Sequence[np.ndarray] | None = None,
     fix_u: bool = True,
+    monotone: bool = True,
     prior: float = 0.1,
     max_iterations: int = 100,
     tolerance: float = 1e-6,
@@ -235,7 +306,9 @@ def expectation_maximisation(
     """Estimate m (and u unless fixed) and the prior from unlabelled pairs by EM.
 
     Assumes the comparisons are conditionally independent given match status. Nulls (level
-    -1) are left out of the comparison they belong to.
+    -1) are left out of the comparison they belong to. With ``monotone`` every M-step is the
+    maximum under the constraint that m/u does not fall from one level to the next (levels
+    in agreement order), so no better agreement ever weighs less than a worse one.
 
     Args:
         levels: ``(n_pairs, n_comparisons)`` levels of candidate pairs.
@@ -243,6 +316,7 @@ def expectation_maximisation(
         names: Comparison names.
         u: Starting (or fixed) u per comparison; default favours level 0.
         fix_u: Keep ``u`` as given instead of re-estimating it.
+        monotone: Constrain m/u to be non-decreasing with the level.
         prior: Starting share of matches.
         max_iterations: Upper bound on iterations.
         tolerance: Stop when no probability moves more than this.
@@ -264,7 +338,9 @@ def expectation_maximisation(
     )
     if len(levels) == 0:
         logger.info("EM: no pairs to learn from; keeping the starting probabilities")
-        return FellegiSunterModel(list(names), m, u_values, prior, iterations=0, converged=False)
+        return FellegiSunterModel(
+            list(names), m, u_values, prior, iterations=0, converged=False, monotone=monotone
+        )
     patterns, counts = _patterns(levels, n_levels)
     total = counts.sum()
     evidence = [patterns[:, column] >= 0 for column in range(len(n_levels))]
@@ -287,17 +363,20 @@ def expectation_maximisation(
         prior = new_prior
         for column, count in enumerate(n_levels):
             observed = patterns[evidence[column], column]
-            new_m = _normalise(
-                np.bincount(observed, weights=weighted_match[evidence[column]], minlength=count)
+            matched = np.bincount(
+                observed, weights=weighted_match[evidence[column]], minlength=count
             )
-            change = max(change, float(np.abs(new_m - m[column]).max()))
-            m[column] = new_m
-            if not fix_u:
-                new_u = _normalise(
-                    np.bincount(observed, weights=weighted_non[evidence[column]], minlength=count)
+            if fix_u:
+                new_m = _m_given_u(matched, u_values[column], monotone)
+            else:
+                unmatched = np.bincount(
+                    observed, weights=weighted_non[evidence[column]], minlength=count
                 )
+                new_m, new_u = _m_and_u(matched, unmatched, monotone)
                 change = max(change, float(np.abs(new_u - u_values[column]).max()))
                 u_values[column] = new_u
+            change = max(change, float(np.abs(new_m - m[column]).max()))
+            m[column] = new_m
         if change < tolerance:
             converged = True
             break
@@ -310,7 +389,13 @@ def expectation_maximisation(
         converged,
     )
     return FellegiSunterModel(
-        list(names), m, u_values, prior, iterations=iteration, converged=converged
+        list(names),
+        m,
+        u_values,
+        prior,
+        iterations=iteration,
+        converged=converged,
+        monotone=monotone,
     )
 
 
@@ -334,9 +419,10 @@ def train_model(
 ) -> FellegiSunterModel:
     """Estimate the Fellegi-Sunter model from unlabelled candidate pairs.
 
-    u starts from random record pairs (and stays there with ``em.fix_u``); m and the prior
-    are estimated by EM on (a sample of) the candidate pairs; term frequencies come from all
-    records.
+    u comes from random record pairs (and is re-estimated on the candidates only with
+    ``em.fix_u`` off); m and the prior are estimated by EM on (a sample of) the candidate
+    pairs, each comparison's m/u non-decreasing with agreement under ``em.monotone``; term
+    frequencies come from all records.
 
     Args:
         prepared: Records prepared by `prepare_records`.
@@ -364,6 +450,7 @@ def train_model(
         names,
         u=u,
         fix_u=config.em.fix_u and u is not None,
+        monotone=config.em.monotone,
         prior=config.em.prior_match,
         max_iterations=config.em.max_iterations,
         tolerance=config.em.tolerance,

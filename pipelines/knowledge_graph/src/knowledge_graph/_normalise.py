@@ -65,23 +65,44 @@ def normalise_text(text: str, articles: Sequence[str] = ()) -> str:
     return " ".join(tokens)
 
 
+def normalise_code(text: str) -> str:
+    """Normalised form of an identifier such as a postcode or a street number.
+
+    Letters and digits only, lower-case, and leading zeros dropped: ``"0800"``, ``"800"``
+    and ``" 08-00 "`` all give ``"800"``, ``"12 A"`` gives ``"12a"``; all zeros give ``"0"``.
+    """
+    code = _NON_WORD.sub("", fold_ascii(text).lower())
+    stripped = code.lstrip("0")
+    return stripped or ("0" if code else "")
+
+
 def sort_tokens(text: str) -> str:
     """The whitespace tokens of ``text`` in sorted order (precomputed token-sort form)."""
     return " ".join(sorted(text.split()))
 
 
 def normalise_unique(
-    values: Sequence[str | None] | np.ndarray, articles: Sequence[str] = ()
+    values: Sequence[str | None] | np.ndarray,
+    articles: Sequence[str] = (),
+    normalise: str = "text",
 ) -> np.ndarray:
-    """`normalise_text` over an array with nulls, computed once per distinct value.
+    """`normalise_text` (or `normalise_code`) over an array with nulls, once per distinct value.
+
+    Args:
+        values: Strings (or any values: they are formatted with ``str``); None for null.
+        articles: Articles `normalise_text` strips.
+        normalise: ``text`` (`normalise_text`) or ``code`` (`normalise_code`).
 
     Returns:
         An object array of the same length: normalised strings, ``None`` for nulls and for
         values that normalise to the empty string.
     """
     codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
-    article_set = tuple(articles)
-    mapped = [normalise_text(str(value), article_set) or None for value in uniques]
+    if normalise == "code":
+        mapped = [normalise_code(str(value)) or None for value in uniques]
+    else:
+        article_set = tuple(articles)
+        mapped = [normalise_text(str(value), article_set) or None for value in uniques]
     lookup = np.array([*mapped, None], dtype=object)  # index -1 -> None
     return lookup[codes]
 

@@ -11,9 +11,9 @@ import pyarrow as pa
 from knowledge_graph import _vocabulary as vocab
 from knowledge_graph._errors import InputDataError
 from knowledge_graph._normalise import fold_ascii
-from knowledge_graph._schemas import RECORD_SCHEMA, TRUTH_SCHEMA
+from knowledge_graph._schemas import TITLE_RECORD_SCHEMA, TITLE_TRUTH_SCHEMA
 
-__all__ = ["SampleData", "generate_title_records"]
+__all__ = ["SampleData", "check_sample_arguments", "generate_title_records", "shuffled_sample"]
 
 logger = logging.getLogger(__name__)
 
@@ -65,13 +65,50 @@ class SampleData:
     """Generated records and their ground truth.
 
     Attributes:
-        records: Title records with `RECORD_SCHEMA`, in shuffled order.
-        truth: One row per record with its real ``entity_id`` (`TRUTH_SCHEMA`); the matcher
+        records: Title records with `TITLE_RECORD_SCHEMA`, in shuffled order.
+        truth: One row per record with its real ``entity_id`` (`TITLE_TRUTH_SCHEMA`); the matcher
             never reads it.
     """
 
     records: pa.Table
     truth: pa.Table
+
+
+def check_sample_arguments(n_records: int, n_sources: int, max_sources: int) -> None:
+    """Raise `InputDataError` unless ``n_records >= 0`` and ``1 <= n_sources <= max_sources``."""
+    if n_records < 0:
+        raise InputDataError(f"n_records must be >= 0, got {n_records}")
+    if not 1 <= n_sources <= max_sources:
+        raise InputDataError(f"n_sources must be between 1 and {max_sources}, got {n_sources}")
+
+
+def shuffled_sample(
+    rng: random.Random,
+    rows: list[dict],
+    truth: list[tuple[str, str, str]],
+    records_schema: pa.Schema,
+    truth_schema: pa.Schema,
+) -> SampleData:
+    """Generated rows and their truth as tables, both in one shuffled order.
+
+    Args:
+        rng: The generator's random state (the shuffle is part of the seeded sample).
+        rows: One dict per record with every column of ``records_schema``.
+        truth: Per row, ``(source, record id, entity id)``: the columns of ``truth_schema``.
+        records_schema: Schema of the records.
+        truth_schema: Schema of the truth.
+    """
+    order = list(range(len(rows)))
+    rng.shuffle(order)
+    columns = {name: [rows[i][name] for i in order] for name in records_schema.names}
+    truth_columns = {
+        name: [truth[i][position] for i in order]
+        for position, name in enumerate(truth_schema.names)
+    }
+    return SampleData(
+        records=pa.Table.from_pydict(columns, schema=records_schema),
+        truth=pa.Table.from_pydict(truth_columns, schema=truth_schema),
+    )
 
 
 def _person_pool(rng: random.Random, size: int) -> list[str]:
@@ -250,10 +287,7 @@ def generate_title_records(
     Raises:
         InputDataError: ``n_records`` is negative or ``n_sources`` is out of range.
     """
-    if n_records < 0:
-        raise InputDataError(f"n_records must be >= 0, got {n_records}")
-    if not 1 <= n_sources <= MAX_SOURCES:
-        raise InputDataError(f"n_sources must be between 1 and {MAX_SOURCES}, got {n_sources}")
+    check_sample_arguments(n_records, n_sources, MAX_SOURCES)
     rng = random.Random(seed)
     sources = _SOURCES[:n_sources]
     n_titles_hint = max(1, int(n_records / sum(s.coverage for s in sources)) + 1)
@@ -281,18 +315,7 @@ def generate_title_records(
             row = _record(rng, style, entity)
             rows.append({"source": style.name, "source_id": source_id, **row})
             truth.append((style.name, source_id, entity_id))
-    order = list(range(len(rows)))
-    rng.shuffle(order)
-    columns = {name: [rows[i][name] for i in order] for name in RECORD_SCHEMA.names}
-    records = pa.Table.from_pydict(columns, schema=RECORD_SCHEMA)
-    truth_table = pa.Table.from_pydict(
-        {
-            "source": [truth[i][0] for i in order],
-            "source_id": [truth[i][1] for i in order],
-            "entity_id": [truth[i][2] for i in order],
-        },
-        schema=TRUTH_SCHEMA,
-    )
+    sample = shuffled_sample(rng, rows, truth, TITLE_RECORD_SCHEMA, TITLE_TRUTH_SCHEMA)
     logger.info(
         "generated %d records of %d titles from %d sources (seed %d)",
         len(rows),
@@ -300,4 +323,4 @@ def generate_title_records(
         n_sources,
         seed,
     )
-    return SampleData(records=records, truth=truth_table)
+    return sample

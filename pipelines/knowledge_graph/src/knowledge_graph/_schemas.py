@@ -1,8 +1,8 @@
 """Arrow schemas of every table the pipeline reads or writes.
 
-The input and truth schemas are fixed (they describe the sample data, and an input table
-from elsewhere must have the configured columns); the output schemas follow the matching
-configuration: its id columns, comparisons and canonical columns.
+The record and truth schemas describe the two sample data sets (titles and people); an input
+table from elsewhere has its own schema, which only needs the configured columns. The output
+schemas follow the matching configuration: its id columns, comparisons and canonical columns.
 """
 
 from __future__ import annotations
@@ -13,13 +13,15 @@ from knowledge_graph._config import MatchConfig
 
 __all__ = [
     "PAIRS_SCHEMA",
-    "RECORD_SCHEMA",
-    "TRUTH_SCHEMA",
+    "PERSON_RECORD_SCHEMA",
+    "PERSON_TRUTH_SCHEMA",
+    "TITLE_RECORD_SCHEMA",
+    "TITLE_TRUTH_SCHEMA",
     "entities_schema",
     "matches_schema",
 ]
 
-RECORD_SCHEMA = pa.schema(
+TITLE_RECORD_SCHEMA = pa.schema(
     [
         pa.field("source", pa.string(), nullable=False),
         pa.field("source_id", pa.string(), nullable=False),
@@ -34,16 +36,42 @@ RECORD_SCHEMA = pa.schema(
         pa.field("language", pa.string()),
     ]
 )
-"""Schema of ``kg.title_records``, the input (and of the sample data it is seeded with)."""
+"""Schema of the title sample (``kg.title_records`` in ``match_config.json``)."""
 
-TRUTH_SCHEMA = pa.schema(
+TITLE_TRUTH_SCHEMA = pa.schema(
     [
         pa.field("source", pa.string(), nullable=False),
         pa.field("source_id", pa.string(), nullable=False),
         pa.field("entity_id", pa.string(), nullable=False),
     ]
 )
-"""Schema of ``kg.title_truth``: which real title each record describes."""
+"""Schema of the title sample's truth (``kg.title_truth``): which real title each record is."""
+
+PERSON_RECORD_SCHEMA = pa.schema(
+    [
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("record_id", pa.string(), nullable=False),
+        pa.field("given_name", pa.string()),
+        pa.field("surname", pa.string()),
+        pa.field("street_number", pa.string()),
+        pa.field("address_1", pa.string()),
+        pa.field("address_2", pa.string()),
+        pa.field("suburb", pa.string()),
+        pa.field("postcode", pa.string()),
+        pa.field("state", pa.string()),
+        pa.field("date_of_birth", pa.date32()),
+    ]
+)
+"""Schema of the person sample (``kg.person_records`` in ``person_match_config.json``)."""
+
+PERSON_TRUTH_SCHEMA = pa.schema(
+    [
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("record_id", pa.string(), nullable=False),
+        pa.field("entity_id", pa.string(), nullable=False),
+    ]
+)
+"""Schema of the person sample's truth: which real person each record describes."""
 
 PAIRS_SCHEMA = pa.schema(
     [

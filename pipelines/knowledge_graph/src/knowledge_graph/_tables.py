@@ -2,15 +2,18 @@
 
 Kept apart from the matching logic so that the logic stays testable without a catalog.
 Every write is staged first and committed as one snapshot, so a failed task leaves nothing
-half-written. The input is seeded from `_sample.py` in the local profile when it is missing
-(`mlplatform.data.ensure_tables`), and required in production.
+half-written. When the input table is missing and the config names a ``sample`` (titles from
+`_sample.py`, people from `_person_sample.py`), the local profile seeds it
+(`mlplatform.data.ensure_tables`); production requires it, and so does a config without a
+sample in any profile: the user's own table must be written first.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,12 +21,15 @@ import pyarrow as pa
 
 from knowledge_graph._config import MatchConfig, check_columns, load_match_config
 from knowledge_graph._errors import InputDataError, MatchConfigError
+from knowledge_graph._person_sample import generate_person_records
 from knowledge_graph._records import order_records
-from knowledge_graph._sample import generate_title_records
+from knowledge_graph._sample import SampleData, generate_title_records
 from knowledge_graph._schemas import (
     PAIRS_SCHEMA,
-    RECORD_SCHEMA,
-    TRUTH_SCHEMA,
+    PERSON_RECORD_SCHEMA,
+    PERSON_TRUTH_SCHEMA,
+    TITLE_RECORD_SCHEMA,
+    TITLE_TRUTH_SCHEMA,
     entities_schema,
     matches_schema,
 )
@@ -31,6 +37,8 @@ from mlplatform.config import load_settings
 from mlplatform.data import DataFrame, Shard, Table, WriteManifest, ensure_tables
 
 __all__ = [
+    "SAMPLES",
+    "SampleKind",
     "commit_matches",
     "create_output_tables",
     "ensure_input_table",
@@ -47,15 +55,46 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class SampleKind:
+    """A sample generator and the schemas of the tables it seeds.
+
+    Attributes:
+        generate: ``generate(n_records=, n_sources=, seed=)`` -> `SampleData`.
+        records_schema: Schema of the records it generates.
+        truth_schema: Schema of their ground truth.
+    """
+
+    generate: Callable[..., SampleData]
+    records_schema: pa.Schema
+    truth_schema: pa.Schema
+
+
+SAMPLES = {
+    "titles": SampleKind(generate_title_records, TITLE_RECORD_SCHEMA, TITLE_TRUTH_SCHEMA),
+    "people": SampleKind(generate_person_records, PERSON_RECORD_SCHEMA, PERSON_TRUTH_SCHEMA),
+}
+"""The config's ``sample.generator`` names one of these."""
+
+
+def _missing_input(config: MatchConfig) -> InputDataError:
+    return InputDataError(
+        f"input table {config.input_table} does not exist; write it first or run with the "
+        "sample config (its 'sample' key seeds a missing input in the local profile, e.g. "
+        "pipelines/knowledge_graph/person_match_config.json)"
+    )
+
+
 def flow_config(text: str) -> dict[str, Any]:
     """Metaflow ``Config`` parser: validate the matching configuration before any task runs.
 
-    Checks the structure, then the columns against the input table's schema (or, in the
-    local profile when the table is still missing, against the sample data it will be seeded
-    with).
+    Checks the structure, then the columns against the input table's schema; when the table
+    is still missing, against the schema of the sample that will seed it (local profile).
 
     Raises:
         MatchConfigError: Invalid configuration or a column the input table lacks.
+        InputDataError: The input table is missing in the local profile and the config names
+            no sample to seed it with.
     """
     config = load_match_config(text)
     try:
@@ -64,8 +103,12 @@ def flow_config(text: str) -> dict[str, Any]:
         if table.exists():
             check_columns(config, table.schema, config.input_table)
         elif settings.profile == "local":
-            check_columns(config, RECORD_SCHEMA, f"{config.input_table} (sample data)")
-    except MatchConfigError:
+            if config.sample is None:
+                raise _missing_input(config)
+            schema = SAMPLES[config.sample.generator].records_schema
+            where = f"{config.input_table} (seeded by the {config.sample.generator!r} sample)"
+            check_columns(config, schema, where)
+    except (MatchConfigError, InputDataError):
         raise
     except Exception as error:  # the catalog may be unreachable here; `start` checks again
         logger.warning("could not check the config's columns before the run: %s", error)
@@ -73,40 +116,55 @@ def flow_config(text: str) -> dict[str, Any]:
 
 
 def ensure_input_table(
-    config: MatchConfig, *, n_records: int, n_sources: int, seed: int
+    config: MatchConfig,
+    *,
+    n_records: int | None = None,
+    n_sources: int | None = None,
+    seed: int = 0,
 ) -> int | None:
-    """Resolve the input table, seeding it and the truth table in the local profile.
+    """Resolve the input table, seeding it and the truth table from the config's sample.
 
-    When the input table is missing in the local profile, `mlplatform.data.ensure_tables`
-    creates it (and the truth table, if the config names one) from generated sample data;
-    when it exists, nothing is seeded.
+    When the input table is missing in the local profile and the config names a ``sample``,
+    `mlplatform.data.ensure_tables` creates it (and the truth table, if the config names one)
+    from generated data; when it exists, nothing is seeded.
 
     Args:
-        config: The matching configuration (input and truth table names, columns).
-        n_records: Records to generate when seeding.
-        n_sources: Sources to generate them from.
+        config: The matching configuration (input and truth table names, sample, columns).
+        n_records: Records to generate when seeding (None or 0: ``sample.records``).
+        n_sources: Sources to generate them from (None or 0: ``sample.sources``).
         seed: Random seed of the generator.
 
     Returns:
         The input's current snapshot id (None for a table that holds no data yet).
 
     Raises:
+        InputDataError: The input table is missing and the config names no sample.
         TableNotFoundError: The input table is missing outside the local profile.
         MatchConfigError: The configuration names a column the table lacks.
     """
-    schemas = {config.input_table: RECORD_SCHEMA}
+    if config.sample is None:
+        table = Table(config.input_table)
+        if not table.exists():
+            raise _missing_input(config)
+        check_columns(config, table.schema, config.input_table)
+        return table.current_snapshot_id
+    kind = SAMPLES[config.sample.generator]
+    schemas = {config.input_table: kind.records_schema}
     if config.truth_table:
-        schemas[config.truth_table] = TRUTH_SCHEMA
+        schemas[config.truth_table] = kind.truth_schema
+    records = n_records or config.sample.records
+    sources = n_sources or config.sample.sources
 
     def sample() -> dict[str, pa.Table]:
         logger.info(
-            "%s: seeding it with %d generated records from %d sources (seed %d)",
+            "%s: seeding it with %d generated records from %d sources (%s sample, seed %d)",
             config.input_table,
-            n_records,
-            n_sources,
+            records,
+            sources,
+            config.sample.generator,
             seed,
         )
-        data = generate_title_records(n_records=n_records, n_sources=n_sources, seed=seed)
+        data = kind.generate(n_records=records, n_sources=sources, seed=seed)
         tables = {config.input_table: data.records}
         if config.truth_table:
             tables[config.truth_table] = data.truth
