@@ -191,9 +191,9 @@ def test_an_infeasible_region_fails_the_run_and_the_previous_slate_stays_publish
     )
     with runner.run(as_of=DAY.isoformat()) as running:
         assert running.status == "failed"
-        log = running.stdout + running.stderr
+        log = " ".join((running.stdout + running.stderr).split())
     assert "SlateInfeasibleError: region na: no slate meets the constraints" in log
-    assert "these conflict (drop or relax any one of them): budget, must_keep[T00001]" in log
+    assert "these conflict (drop or relax any one of them): budget, must_keep[T00001]" in log, log
     assert _snapshots(USER)["slate"] == before
     assert Cache(USER.cache_namespace).current_generation() == generation
 

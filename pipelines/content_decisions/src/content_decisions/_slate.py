@@ -355,8 +355,9 @@ def greedy_slate(problem: SlateProblem) -> np.ndarray:
 
     A title is added if the budget allows, the slate stays under ``max_titles`` and its
     genre stays under its cap (counted against at least ``min_titles``); afterwards each
-    unmet minimum share is repaired with the group's best remaining titles while the budget
-    allows. The result may still miss a constraint (check with `SlateProblem.is_feasible`).
+    unmet minimum share is repaired with the group's best remaining titles, swapping out the
+    weakest title outside the group when the budget is spent. The result may still miss a
+    constraint (check with `SlateProblem.is_feasible`).
     """
     n = len(problem.title_ids)
     selected = problem.must_keep.copy()
@@ -385,17 +386,52 @@ def greedy_slate(problem: SlateProblem) -> np.ndarray:
         genre = problem.genres[index]
         counts[genre] = counts.get(genre, 0) + 1
 
+    def drop(index: int) -> None:
+        nonlocal spent
+        selected[index] = False
+        spent -= float(problem.cost[index])
+        counts[problem.genres[index]] -= 1
+
     for index in order:
         if problem.objective[index] > 0 and fits(index):
             take(index)
     groups = [(problem.local, problem.min_local_share)]
     groups += [(problem.genres == g, s) for g, s in problem.genre_min_share.items()]
-    for member, share in groups:
-        for index in order:
-            if member[selected].sum() >= share * max(selected.sum(), problem.min_titles):
-                break
-            if member[index] and fits(index):
+
+    def short(member: np.ndarray, share: float) -> bool:
+        size = max(int(selected.sum()), problem.min_titles)
+        return member[selected].sum() < share * size - 1e-9
+
+    def admit(member: np.ndarray) -> bool:
+        """Add the group's best title that fits; else swap out the weakest titles outside
+        the group until one of its five best fits. False when nothing helps."""
+        candidates = [i for i in order if member[i] and not selected[i]]
+        added = next((i for i in candidates if fits(i)), None)
+        if added is not None:
+            take(added)
+            return True
+        outside = [
+            i for i in order[::-1] if selected[i] and not member[i] and not problem.must_keep[i]
+        ]
+        for candidate in candidates[:5]:
+            dropped = []
+            for index in outside:
+                if fits(candidate):
+                    break
+                drop(index)
+                dropped.append(index)
+            if fits(candidate):
+                take(candidate)
+                return True
+            for index in dropped:
                 take(index)
+        return False
+
+    # Repair the minimum shares until every one holds or no repair helps.
+    for _ in range(4 * n):
+        deficient = [member for member, share in groups if short(member, share)]
+        if not deficient or not any(admit(member) for member in deficient):
+            break
     for index in order:  # fill up to min_titles
         if selected.sum() >= problem.min_titles:
             break
