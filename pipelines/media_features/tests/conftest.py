@@ -44,13 +44,30 @@ def small_config() -> mf.MediaFeaturesConfig:
     return mf.load_config({**mf.load_config().model_dump(mode="json"), **SMALL})
 
 
-def load_test_registry() -> mf.FeatureRegistry:
-    """The registry of ``service_for_tests.py`` (built-ins plus failing and slow features)."""
-    spec = importlib.util.spec_from_file_location("_media_features_test_service", TEST_SERVICE)
+def load_registry(service_file: Path) -> mf.FeatureRegistry:
+    """The registry a test service file serves (``service_for_tests.py``: the built-ins
+    plus a failing, a dependent and a slow feature)."""
+    name = f"_media_features_{service_file.stem}"
+    spec = importlib.util.spec_from_file_location(name, service_file)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module.registry
+
+
+@pytest.fixture
+def registry_of():
+    """`load_registry`: the registry a service file of the tests serves."""
+    return load_registry
+
+
+@pytest.fixture
+def service_env(tmp_path: Path, small_config: mf.MediaFeaturesConfig) -> dict[str, str]:
+    """Environment for `mlp_serve` of a test service file: the small configuration, and a
+    failing job final at once."""
+    config_path = tmp_path / "features_config.json"
+    config_path.write_text(small_config.model_dump_json())
+    return {CONFIG_VARIABLE: str(config_path), "MLP_HOSTING__JOB_RETRIES": "0"}
 
 
 @dataclass
@@ -107,7 +124,7 @@ def features_env(
     root = tmp_path_factory.mktemp("features")
     with pytest.MonkeyPatch.context() as monkeypatch:
         home = isolated_profile(monkeypatch, root, small_config)
-        registry = load_test_registry()
+        registry = load_registry(TEST_SERVICE)
         served = start_serving(TEST_SERVICE, root / "serve.log")
         store = mf.FeatureStore(served.url, registry=registry, config=small_config)
         try:

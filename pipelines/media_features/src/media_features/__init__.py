@@ -36,6 +36,7 @@ from media_features._errors import (
     UnknownAssetError,
     UnknownFeatureError,
 )
+from media_features._launch import start_service
 from media_features._objects import ObjectStore
 from media_features._registry import SOURCES, Feature, FeatureRegistry
 from media_features._sample import AudioClip, generate_assets
@@ -80,4 +81,5 @@ __all__ = [
     "publish_backfill",
     "register_assets",
     "registry",
+    "start_service",
 ]

@@ -6,8 +6,9 @@ namespace; `backfill_shard` (one foreach task per shard) computes the features i
 itself — reusing every value already cached, on demand or by an earlier backfill — and
 writes them into the generation; `publish_backfill` makes the generation current in one
 atomic step, so readers see the whole new backfill or the previous one. A node that fails
-(a corrupt asset, a raising function) is reported and left out with its dependents; the
-other nodes are written.
+(a corrupt asset, a raising function) is left out with its dependents, reported in the
+summary and recorded in the failures namespace as the service records its own; the other
+nodes are written.
 """
 
 from __future__ import annotations
@@ -138,6 +139,8 @@ def backfill_shard(
         A summary: ``assets``, ``nodes`` (written), ``computed``, ``reused``, ``seconds``
         and ``failed`` (node key -> the failure's message).
     """
+    from mlplatform.config import load_settings
+
     registry = _registry(registry)
     started = time.perf_counter()
     records = load_assets(config, snapshot_id, settings) if snapshot_id else {}
@@ -160,6 +163,10 @@ def backfill_shard(
         )
         with cache.backfill.writer(generation) as writer:
             writer.put_many(values)
+        # Recorded like the service's failures: callers then fail fast with the same cause.
+        ttl = (settings or load_settings()).hosting.job_ttl_s
+        for key, failure in failures.items():
+            cache.fail(key, failure, ttl)
     finally:
         cache.close()
     summary = {

@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 URL_VARIABLE = "MLP_FEATURES_URL"
 _RESUBMITS = 3
+_FAILURE_CHECK_S = 0.1
+_JOBS_PER_CHECK = 8
 
 
 @dataclass(frozen=True)
@@ -409,14 +411,19 @@ class FeatureStore:
         return job
 
     def _submit(self, needed: list[_Node]) -> None:
-        """Send the needed nodes level by level; a node whose input already failed is not
-        sent (it fails with the input's root cause)."""
+        """Send the needed nodes level by level, ``submit_threads`` at a time: every node of
+        a level is queued before any of the next, so when a job starts its inputs are done
+        or running, and a job consumer's threads rarely wait for one another.
+
+        A node that failed before, or whose input did, is not sent: it fails with the
+        recorded root cause.
+        """
         failures = self.cache.failures_of(node.key for node in needed)
         by_level: dict[int, list[_Node]] = {}
         for node in needed:
             by_level.setdefault(self.registry.level(node.feature), []).append(node)
         for level in sorted(by_level):
-            batch = []
+            sending = []
             for node in by_level[level]:
                 broken = next((i.failure for i in node.inputs if i.failure), None)
                 if broken is not None:
@@ -424,10 +431,10 @@ class FeatureStore:
                 elif node.key in failures:
                     node.failure = failures[node.key]
                 else:
-                    batch.append(node)
-            for node, job in zip(batch, self._pool.map(self._post_node, batch), strict=True):
+                    sending.append(node)
+            for node, job in zip(sending, self._pool.map(self._post_node, sending), strict=True):
                 node.job = job
-            logger.debug("sent %d level-%d nodes to %s", len(batch), level, self.url)
+            logger.debug("sent %d level-%d nodes to %s", len(sending), level, self.url)
 
     # -- waiting ---------------------------------------------------------------------------
 
@@ -440,17 +447,20 @@ class FeatureStore:
         *,
         wait: bool,
     ) -> FeatureBatch:
-        """Poll the cache (and now and then the jobs) until ``pending`` are resolved or the
-        deadline passes; record every requested node in ``batch``.
+        """Poll the cache until ``pending`` are resolved or the deadline passes; record
+        every requested node in ``batch``.
 
         A failure recorded for any ``tracked`` node (the requested ones and the inputs sent
-        for them) fails its dependents at once, with its root cause.
+        for them) fails its dependents at once, with its root cause. When nothing has
+        finished for ``job_check_interval_s``, a few of the jobs are asked for their status
+        (a job can fail in a way no feature records, e.g. a lost input).
         """
         options = self.config.store
         delay = options.poll_interval_s
-        next_job_check = time.monotonic() + options.job_check_interval_s
         open_nodes = {node.key: node for node in pending}
         watched = [node for node in tracked if node.failure is None]
+        progress = next_failure_check = time.monotonic()
+        checked = 0
         while True:
             for key, node in list(open_nodes.items()):
                 if node.failure is not None:
@@ -463,21 +473,27 @@ class FeatureStore:
                 batch.results[node.item] = FeatureResult(
                     *node.item, key, "done", value=value, job=node.job
                 )
+                progress = time.monotonic()
             if not open_nodes:
                 return batch
-            watched = [node for node in watched if node.failure is None]
-            failures = self.cache.failures_of(node.key for node in watched)
-            for node in watched:
-                node.failure = failures.get(node.key)
-            _propagate(tracked)
-            if any(node.failure for node in open_nodes.values()):
-                continue
             now = time.monotonic()
+            if now >= next_failure_check:
+                next_failure_check = now + _FAILURE_CHECK_S
+                watched = [node for node in watched if node.failure is None]
+                failures = self.cache.failures_of(node.key for node in watched)
+                for node in watched:
+                    node.failure = failures.get(node.key)
+                _propagate(tracked)
+                if any(node.failure for node in open_nodes.values()):
+                    continue
             if now >= deadline:
                 break
-            if now >= next_job_check:
-                self._check_jobs(list(open_nodes.values()))
-                next_job_check = now + options.job_check_interval_s
+            if now - progress >= options.job_check_interval_s:
+                stalled = list(open_nodes.values())
+                start = checked % len(stalled)
+                self._check_jobs((stalled[start:] + stalled[:start])[:_JOBS_PER_CHECK])
+                checked += _JOBS_PER_CHECK
+                progress = now
                 if any(node.failure for node in open_nodes.values()):
                     continue
             time.sleep(min(delay, max(0.0, deadline - now)))

@@ -1,0 +1,80 @@
+"""The configuration as data, the façade, and the commands that need no service."""
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import media_features as mf
+import pytest
+from click.testing import CliRunner
+
+from mlplatform.cli import cli
+
+PIPELINE = Path(__file__).resolve().parents[1]
+
+
+def test_the_config_file_is_the_pipelines_configuration():
+    document = json.loads((PIPELINE / "features_config.json").read_text())
+    config = mf.load_config()
+    assert config == mf.load_config(document) == mf.MediaFeaturesConfig.model_validate(document)
+    assert config.assets_table == "media.assets" and config.sample.n_assets == 300
+    mf.check_backfill_features(config)  # every backfill feature exists
+
+
+def test_a_bad_config_names_the_key():
+    with pytest.raises(mf.MediaFeaturesError, match=r"store\.poll_interval_s: .*greater than 0"):
+        mf.load_config({"store": {"poll_interval_s": 0}})
+    with pytest.raises(mf.MediaFeaturesError, match="samples: Extra inputs are not permitted"):
+        mf.load_config({"samples": {}})
+    with pytest.raises(mf.MediaFeaturesError, match=r"cannot read /nowhere\.json"):
+        mf.load_config("/nowhere.json")
+    with pytest.raises(mf.UnknownFeatureError, match="unknown feature 'palettes'"):
+        mf.flow_config(json.dumps({"backfill": {"features": ["palettes"]}}))
+
+
+def test_graph_prints_the_dependency_tree_and_refuses_unknown_features():
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["features", "graph", "shot_stats"])
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.splitlines()[1:] == [
+        "├── shot_boundaries v1",
+        "│   └── brightness_curve v1",
+        "│       └── frames (source)",
+        "└── brightness_curve v1",
+        "    └── frames (source)",
+    ]
+    unknown = runner.invoke(cli, ["features", "graph", "shot_stat"])
+    assert unknown.exit_code == 2
+    assert unknown.output.startswith("error: unknown feature 'shot_stat'")
+    assert "did you mean ['shot_stats']" in unknown.output
+
+
+def _names_used_through_the_facade(path: Path) -> set[str]:
+    text = path.read_text()
+    if path.suffix == ".md":  # the README's Python blocks
+        text = "\n".join(re.findall(r"^```python\n(.*?)^```", text, re.MULTILINE | re.DOTALL))
+    tree = ast.parse(text, filename=str(path))
+    aliases = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+        if alias.name == mf.__name__
+    }
+    return {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in aliases
+        and not node.attr.startswith("_")
+    }
+
+
+def test_facade_exports_exactly_what_its_users_use():
+    users = [PIPELINE / "flow.py", PIPELINE / "service.py", PIPELINE / "benchmarks" / "features.py"]
+    users += [PIPELINE / "README.md", *sorted((PIPELINE / "tests").glob("*.py"))]
+    used = set().union(*map(_names_used_through_the_facade, users))
+    assert sorted(mf.__all__) == sorted(used)
+    assert all(hasattr(mf, name) for name in mf.__all__)
