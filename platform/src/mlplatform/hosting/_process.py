@@ -37,9 +37,12 @@ def _worker(options: argparse.Namespace) -> None:
         require_tokens(settings)  # serving on its own (Knative): production needs tokens
     service = load_service(options.service)
     setup_tracing(settings.hosting, service.name, "worker")
-    app = build_app(
-        service, settings, Artifacts(resolve_artifacts(options.artifacts)), guard=options.guard
-    )
+    # Behind the front, --artifacts is the run the front resolved and checked when it
+    # started: resolving it again would import Metaflow (about 1 s of CPU) before the worker
+    # is ready instead of when its first request reads the artifacts. On its own (Knative)
+    # the worker resolves and checks the reference itself.
+    pathspec = options.artifacts if options.socket else resolve_artifacts(options.artifacts)
+    app = build_app(service, settings, Artifacts(pathspec), guard=options.guard)
     where = {"uds": options.socket} if options.socket else {"host": "0.0.0.0", "port": options.port}
     config = uvicorn.Config(
         app,
@@ -47,6 +50,7 @@ def _worker(options: argparse.Namespace) -> None:
         log_level="warning",
         access_log=False,
         lifespan="on",
+        ws="none",  # nothing forwards WebSockets to a worker; saves importing websockets
         timeout_graceful_shutdown=int(settings.hosting.request_timeout_s) + 1,
     )
     uvicorn.Server(config).run()
@@ -111,8 +115,17 @@ def _consumer(options: argparse.Namespace) -> None:
         store.save(record)
 
     store = JobStore(service.name, settings, run=run)
+    # huey polls a SQLite queue, sleeping 0.1 s after an empty poll and 15 % longer after
+    # each further one, up to 10 s: a job arriving at an idle consumer waited that long.
+    # Polling every 10 ms, backing off to 0.25 s, keeps that wait short for the cost of a
+    # few cheap reads a second until the front stops the idle consumer. (On Redis huey
+    # blocks on the list instead and does not sleep.)
     consumer = store.queue.create_consumer(
-        workers=settings.hosting.max_job_workers, worker_type="thread", periodic=False
+        workers=settings.hosting.max_job_workers,
+        worker_type="thread",
+        periodic=False,
+        initial_delay=0.01,
+        max_delay=0.25,
     )
     consumer.run()
 
