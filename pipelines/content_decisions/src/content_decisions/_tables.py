@@ -5,12 +5,11 @@
 local profile they are seeded from `World` when missing (`ensure_world`); in production a
 missing input is an error. Every branch reads the same inputs.
 
-**Outputs** live in one namespace per ``@project`` branch (`Outputs.for_branch`): production
-(``prod``) writes the shared ``content.*`` tables and the ``content.slate`` cache namespace;
-any other branch (``user.alice``, ``test.x``, ``prod.x``) writes ``content_<branch>.*``, so a
-user's runs never touch production's outputs. Every output is partitioned by its date and
-each run replaces the partitions of its dates in one commit (an overwrite with a partition
-filter): a re-run makes exactly one new snapshot and never duplicates rows.
+**Outputs** are the branch's (`Outputs`). Every output is partitioned by its date and each
+run replaces the partitions of its dates in one commit (an overwrite with a partition
+filter): a re-run makes exactly one new snapshot and never duplicates rows. The ledger
+(`processed_fingerprints`, `record_processed`) decides which days a run processes
+(`plan_aggregation`, see `_aggregate.py` for the rule).
 """
 
 from __future__ import annotations
