@@ -10,6 +10,7 @@ then the bad inputs.
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ from mlplatform.cache import Cache
 from mlplatform.data import DataFrame, Table
 from mlplatform.orchestration import Orchestrator, list_runs, publish
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration]
 
 PIPELINE = Path(__file__).resolve().parents[1]
 CHAIN = ["ViewingAggregatesFlow", "DemandForecastFlow", "ValuationFlow", "SlateSelectionFlow"]
@@ -193,7 +194,10 @@ def test_an_infeasible_region_fails_the_run_and_the_previous_slate_stays_publish
         assert running.status == "failed"
         log = " ".join((running.stdout + running.stderr).split())
     assert "SlateInfeasibleError: region na: no slate meets the constraints" in log
-    assert "these conflict (drop or relax any one of them): budget, must_keep[T00001]" in log, log
+    # the deletion filter keeps the budget and one must-keep: whichever alone outprices it
+    assert re.search(
+        r"these conflict \(drop or relax any one of them\): budget, must_keep\[T0000[12]\]\.", log
+    ), log
     assert _snapshots(USER)["slate"] == before
     assert Cache(USER.cache_namespace).current_generation() == generation
 
@@ -220,6 +224,7 @@ def test_a_bad_region_config_fails_before_any_task(chain_home, tmp_path):
     bad = tmp_path / "mea.json"
     bad.write_text(json.dumps(document))
     before = len(list(Path(chain_home, "metaflow").rglob("ViewingAggregatesFlow/*/start")))
+    assert before > 0  # the earlier tests' runs are there to count
     flow = str(PIPELINE / "viewing_aggregates_flow.py")
     runner = Runner(flow, show_output=False, cwd=str(tmp_path), config=[("region_mea", str(bad))])
     with pytest.raises(cd.RegionConfigError, match=r"forecast_horizon_weeks = 12: .* equal to 8"):

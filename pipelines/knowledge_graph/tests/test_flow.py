@@ -11,7 +11,8 @@ from metaflow import Runner
 
 from mlplatform.data import Table
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# `slow`: the runs `mlp nightly` makes too (both example configs); deselected by default.
+pytestmark = [pytest.mark.integration]
 
 FLOW = str(Path(__file__).resolve().parents[1] / "flow.py")
 PERSON_CONFIG = str(Path(FLOW).with_name("person_match_config.json"))
@@ -34,6 +35,7 @@ def _run(tmp_path, config=None, **parameters):
     return runner.run(**parameters)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(1200)
 def test_flow_resolves_sample_and_reruns_add_one_snapshot_each(mlp_home, tmp_path):
     with _run(tmp_path, sample_records=1_500, match_tasks=2) as running:
@@ -100,6 +102,7 @@ def test_config_naming_a_missing_column_fails_before_any_task(mlp_home, tmp_path
     assert not (mlp_home / "metaflow" / "EntityResolutionFlow").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_person_config_resolves_its_sample_and_charts_the_weights(mlp_home, tmp_path):
     with _run(tmp_path, config=PERSON_CONFIG, sample_records=800) as running:

@@ -23,7 +23,7 @@ from mlplatform.testing import free_port
 
 from .conftest import clean_environ
 
-pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

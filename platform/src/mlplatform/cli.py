@@ -35,9 +35,11 @@ __all__ = ["COMMAND_ENTRY_POINTS", "SUBCOMMANDS", "USER_ERROR", "cli", "main", "
 
 USER_ERROR = 2
 
-# Command name -> "module:attribute" of a click command; imported lazily.
+# Command name -> "module:attribute" of a click command; imported lazily. `mlp nightly` sits
+# above the layers, like doctor: it runs every pipeline through its entry point.
 SUBCOMMANDS: dict[str, str] = {
-    name: spec for layer in LAYERS for name, spec in layer.commands.items()
+    **{name: spec for layer in LAYERS for name, spec in layer.commands.items()},
+    "nightly": "mlplatform.nightly._cli:nightly",
 }
 COMMAND_ENTRY_POINTS = "mlplatform.commands"
 

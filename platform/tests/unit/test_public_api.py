@@ -10,6 +10,20 @@ import mlplatform
 EXPECTED = {
     "mlplatform": {"ConfigError", "MLPlatformError", "Settings", "load_settings"},
     "mlplatform.testing": {"Served", "free_port", "start_serving"},
+    "mlplatform.nightly": {
+        "NIGHTLY_ENTRY_POINTS",
+        "SIZES",
+        "Check",
+        "NightlyBusyError",
+        "NightlyContext",
+        "NightlyError",
+        "NightlyReport",
+        "PipelineResult",
+        "UnknownPipelineError",
+        "nightly_hooks",
+        "report_document",
+        "run_nightly",
+    },
     "mlplatform.data": {
         "CommitConflictError",
         "DataError",

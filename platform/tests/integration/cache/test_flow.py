@@ -52,7 +52,6 @@ FLOW = textwrap.dedent(
 
 
 @pytest.mark.integration
-@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_a_foreach_publishes_one_generation_and_a_failed_run_publishes_nothing(
     cache_settings, tmp_path

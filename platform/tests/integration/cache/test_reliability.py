@@ -138,7 +138,6 @@ def wait_for(condition, what: str, timeout_s: float = 60) -> None:
         time.sleep(0.02)
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_a_writer_killed_mid_generation_leaves_the_published_one_intact(make_cache, cache_settings):
     cache = make_cache()
@@ -181,7 +180,6 @@ def test_a_writer_killed_mid_generation_leaves_the_published_one_intact(make_cac
     assert list(cache.scan()) == before
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_readers_in_other_processes_never_see_a_mix_during_publishes(make_cache, tmp_path: Path):
     count = 200
@@ -208,7 +206,6 @@ def test_readers_in_other_processes_never_see_a_mix_during_publishes(make_cache,
     assert cache.get("k0") == 20
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_scans_in_other_processes_read_one_whole_generation_while_old_ones_are_collected(
     make_cache, tmp_path: Path

@@ -138,3 +138,21 @@ def test_dry_run_with_credentials_but_no_s3_names_only_the_endpoint(
     assert f"S3 endpoint {endpoint}" in message
     assert "credentials" not in message
     assert "\n" not in message
+
+
+@pytest.mark.timeout(600)
+def test_the_nightly_flow_compiles_to_a_template_scheduled_at_two(mlp_home, monkeypatch, moto_s3):
+    url, _ = moto_s3
+    for name, value in {
+        "MLP_STORAGE__S3_ROOT": f"s3://{BUCKET}/mlp",
+        "MLP_STORAGE__S3_ENDPOINT_URL": url,
+        "MLP_DATA__CATALOG_URI": "http://127.0.0.1:9/iceberg",  # not contacted to compile
+        "MLP_CACHE__REDIS_URL": "redis://127.0.0.1:9/0",
+        "MLP_METAFLOW__METADATA_SERVICE_URL": "http://127.0.0.1:9/metadata",
+    }.items():
+        monkeypatch.setenv(name, value)
+    flow = Path(__file__).resolve().parents[3] / "nightly_flow.py"
+    template = deploy_flow(flow, dry_run=True, production=True).workflow_template
+    annotations = template["metadata"]["annotations"]
+    assert annotations["metaflow/flow_name"] == "NightlyFlow"
+    assert json.loads(annotations["metaflow/cron"])["schedule"] == "0 2 * * *"
