@@ -32,108 +32,20 @@ import threading
 import time
 from pathlib import Path
 
+from perf_viz._latency import (
+    P50_TARGET_MS,
+    P99_TARGET_MS,
+    benchmark_queries,
+    measure_http,
+    percentile,
+)
+
 PIPELINE = Path(__file__).resolve().parents[1]
 AS_OF = dt.date(2026, 3, 31)
-P50_TARGET_MS, P99_TARGET_MS = 50.0, 200.0
 
 
 def _say(text: str = "") -> None:
     print(text, flush=True)
-
-
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
-def _queries(meta: dict, rng: random.Random) -> dict[str, list[dict | None]]:
-    """Seeded random queries of every kind (None: the GET /meta)."""
-    titles = [t["title_id"] for t in meta["titles"]]
-    first, last = dt.date.fromisoformat(meta["date_min"]), dt.date.fromisoformat(meta["date_max"])
-    windows = meta["launch_windows"]
-
-    def scope() -> dict:
-        kind = rng.choice(["all", "region", "country"])
-        if kind == "region":
-            return {"region": rng.choice(list(meta["regions"]))}
-        return {"country": rng.choice(meta["countries"])} if kind == "country" else {}
-
-    def dates() -> dict:
-        start = first + dt.timedelta(days=rng.randrange((last - first).days + 1))
-        end = start + dt.timedelta(days=rng.randrange((last - start).days + 1))
-        return {"start": start.isoformat(), "end": end.isoformat()}
-
-    def some_titles() -> list[str]:
-        return rng.sample(titles, rng.randint(1, 5))
-
-    metrics = list(meta["metrics"])
-    return {
-        "/timeseries": [
-            {**scope(), **dates(), "titles": some_titles(), "metric": rng.choice(metrics)}
-            for _ in range(500)
-        ],
-        "/breakdown": [
-            {
-                **scope(),
-                **dates(),
-                "titles": rng.choice([[], some_titles()]),
-                "by": rng.choice(["country", "region", "genre"]),
-                "metric": rng.choice(metrics),
-            }
-            for _ in range(500)
-        ],
-        "/retention": [{**scope(), **dates(), "titles": some_titles()} for _ in range(500)],
-        "/peers": [
-            {
-                **scope(),
-                "titles": some_titles(),
-                "window": rng.choice(windows),
-                "metric": rng.choice(metrics),
-            }
-            for _ in range(500)
-        ],
-        "/meta": [None] * 500,
-    }
-
-
-def _measure_http(
-    client, queries: dict, rounds: int, requests: int, *, quiet: bool = False
-) -> dict[str, list[tuple]]:
-    """Per endpoint, (p50, p99) in ms of each round."""
-    endpoints = list(queries)
-    figures: dict[str, list[tuple[float, float]]] = {e: [] for e in endpoints}
-    for round_index in range(rounds):
-        order = (
-            endpoints[round_index % len(endpoints) :] + endpoints[: round_index % len(endpoints)]
-        )
-        latencies: dict[str, list[float]] = {e: [] for e in endpoints}
-        for i in range(requests):
-            for endpoint in order:
-                body = queries[endpoint][(round_index * requests + i) % len(queries[endpoint])]
-                started = time.perf_counter()
-                if body is None:
-                    response = client.get(endpoint)
-                else:
-                    response = client.post(endpoint, json=body)
-                response.json()
-                latencies[endpoint].append((time.perf_counter() - started) * 1000)
-                if response.status_code != 200:
-                    raise SystemExit(
-                        f"{endpoint} {body} answered {response.status_code}: {response.text}"
-                    )
-        for endpoint in endpoints:
-            figures[endpoint].append(
-                (_percentile(latencies[endpoint], 0.5), _percentile(latencies[endpoint], 0.99))
-            )
-        if quiet:
-            continue
-        _say(
-            f"round {round_index + 1}: "
-            + ", ".join(
-                f"{e} {figures[e][-1][0]:.1f}/{figures[e][-1][1]:.1f} ms" for e in endpoints
-            )
-        )
-    return figures
 
 
 def _measure_in_process(queries: dict, requests: int) -> dict[str, tuple[float, float]]:
@@ -153,7 +65,7 @@ def _measure_in_process(queries: dict, requests: int) -> dict[str, tuple[float, 
             started = time.perf_counter()
             answer(model.model_validate(body)).model_dump_json()
             latencies.append((time.perf_counter() - started) * 1000)
-        figures[endpoint] = (_percentile(latencies, 0.5), _percentile(latencies, 0.99))
+        figures[endpoint] = (percentile(latencies, 0.5), percentile(latencies, 0.99))
     started = time.perf_counter()
     for _ in range(requests):
         store.meta().model_dump_json()
@@ -189,7 +101,7 @@ def _measure_concurrent(
         thread.join()
     seconds = time.perf_counter() - started
     _say(f"{clients} clients: {len(latencies) / seconds:.0f} queries/s")
-    return _percentile(latencies, 0.5), _percentile(latencies, 0.99)
+    return percentile(latencies, 0.5), percentile(latencies, 0.99)
 
 
 def main() -> None:
@@ -218,15 +130,15 @@ def main() -> None:
     try:
         with httpx.Client(base_url=served.url, timeout=60) as client:
             meta = client.get("/meta").raise_for_status().json()
-            queries = _queries(meta, random.Random(options.seed))
+            queries = benchmark_queries(meta, random.Random(options.seed))
             _say(
                 f"{meta['title_count']} titles, {len(meta['countries'])} countries, "
                 f"{meta['date_min']}..{meta['date_max']}; {os.cpu_count()} cores; "
                 f"load {os.getloadavg()[0]:.1f}"
             )
-            _measure_http(client, queries, 1, 20, quiet=True)  # warm up: imports, SQLite pages
+            measure_http(client, queries, 1, 20)  # warm up: imports, SQLite pages
             _say("through mlp serve, one client, p50/p99:")
-            figures = _measure_http(client, queries, options.rounds, options.requests)
+            figures = measure_http(client, queries, options.rounds, options.requests, say=_say)
         in_process = _measure_in_process(queries, options.requests)
         concurrent = _measure_concurrent(served.url, queries, 4, options.requests)
     finally:
