@@ -165,7 +165,7 @@ class EntityResolutionFlow(FlowSpec):
         self.example_entities = kg.largest_entities(entities)
         self.next(self.evaluate)
 
-    @card(type="blank", timeout=180)  # a loaded machine: the chart takes a while
+    @card(type="blank", timeout=180)  # rendered in its own process: slow on a busy machine
     @step
     def evaluate(self):
         """Quality metrics against the truth table (when there is one) and a card."""
