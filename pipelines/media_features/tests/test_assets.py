@@ -26,7 +26,8 @@ def test_a_fresh_local_profile_seeds_the_assets_table_and_objects_once(mlp_home,
     assets = mf.load_assets(small_config)
     assert sorted(assets) == [f"asset-{i:04d}" for i in range(8)]
     record = assets["asset-0003"]
-    assert record.asset_version == 1
+    assert isinstance(record, mf.AssetRecord) and record.asset_version == 1
+    assert Table(small_config.assets_table).schema.names == mf.ASSETS_SCHEMA.names
     assert record.objects["frames"].uri.startswith((mlp_home / "media_features").as_uri())
     frames = mf.ObjectStore().load_source("frames", record.objects["frames"], what="frames")
     truth = mf.generate_assets(4, small_config.sample)[3].content
@@ -103,6 +104,7 @@ def test_objects_go_to_the_profiles_s3_storage_when_it_has_one(s3_storage, small
         f"{s3_storage}/media_features/objects/asset-0001/v1/"
     )
     audio = mf.ObjectStore().load_source("audio", record.objects["audio"], what="audio")
+    assert isinstance(audio, mf.AudioClip)
     truth = mf.generate_assets(2, small_config.sample)[1].content.audio
     assert audio.sample_rate == truth.sample_rate
     np.testing.assert_allclose(audio.samples, truth.samples, atol=1 / 32767)

@@ -2,6 +2,7 @@
 
 import media_features as mf
 import pytest
+from media_features._compute import run_feature
 
 
 def _registry() -> mf.FeatureRegistry:
@@ -120,6 +121,32 @@ def test_the_graph_is_drawn_down_to_the_sources():
     ]
 
 
+def test_a_feature_returning_what_the_cache_cannot_store_fails_with_a_clear_error(
+    mlp_home, small_config
+):
+    registry = mf.registry.copy()
+
+    @registry.feature("opaque", 1, depends_on=["synopsis"])
+    def opaque(synopsis):
+        return {"words": object()}
+
+    mf.ensure_assets(small_config)
+    record = mf.load_assets(small_config)["asset-0000"]
+    values, failures = mf.compute_assets(
+        registry, [record], ["opaque", "palette"], mf.ObjectStore()
+    )
+    [failure] = failures.values()
+    assert failure.message == (
+        "opaque of asset-0000 v1 failed: opaque v1 of asset-0000 v1 returned a value of type "
+        "object; a feature returns a numpy array or JSON-able data (numbers, strings, lists, dicts)"
+    )
+    assert registry.key("asset-0000", 1, "palette") in values  # the other branch completes
+    with pytest.raises(
+        mf.FeatureComputationError, match="opaque v1 of a v1 returned a value of type object"
+    ):
+        run_feature(registry, "opaque", {"synopsis": "text"}, what="a v1")
+
+
 def test_the_built_in_graph_has_the_issues_chains():
     registry = mf.registry
     assert len(registry) >= 10
@@ -128,4 +155,6 @@ def test_the_built_in_graph_has_the_issues_chains():
     assert registry.closure(["loud_moments"]) == ["loudness_curve", "loud_moments"]
     assert registry["text_embedding"].depends_on == ("synopsis",)
     assert registry["dominant_colors"].depends_on == ("artwork",)
+    assert isinstance(registry["palette"], mf.Feature)
+    assert {s for f in registry.names() for s in registry[f].sources} == set(mf.SOURCES)
     assert registry.level("shot_stats") == 3

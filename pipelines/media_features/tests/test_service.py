@@ -112,6 +112,7 @@ def test_a_timeout_returns_a_handle_and_the_job_still_completes_and_is_cached(fe
     batch = store.get(["asset-0004"], ["slow_brightness", "palette"], timeout=0.5)
     assert not batch.complete
     [handle] = batch.pending
+    assert isinstance(handle, mf.FeatureJob)
     assert (handle.asset_id, handle.feature) == ("asset-0004", "slow_brightness")
     with pytest.raises(mf.FeatureNotReadyError, match=handle.job_id):
         batch.value("asset-0004", "slow_brightness")

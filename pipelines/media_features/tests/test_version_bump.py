@@ -15,34 +15,43 @@ FEATURES = ["shot_stats", "palette", "motion_energy"]
 def test_a_version_bump_recomputes_the_feature_and_its_dependents_only(
     mlp_serve, service_env, registry_of, small_config
 ):
-    before = mf.registry
-    served = mlp_serve(TESTS / "service_for_tests.py", env=service_env)
-    with mf.FeatureStore(served.url, config=small_config) as store:
-        first = store.get(["asset-0001"], FEATURES, timeout=60)
-        assert first.complete and not first.failed, first.failed
-        served.stop()
+    # Version 1 of everything is cached (as an earlier service or a backfill left it).
+    mf.ensure_assets(small_config)
+    record = mf.load_assets(small_config)["asset-0001"]
+    before, _ = mf.compute_assets(mf.registry, [record], FEATURES, mf.ObjectStore())
+    cache = mf.FeatureCache(small_config.cache)
+    for key, value in before.items():
+        cache.store(key, value)
+    cache.close()
 
-    bumped = registry_of(TESTS / "service_bumped_for_tests.py")
+    bumped = registry_of(TESTS / "service_bumped_for_tests.py")  # brightness_curve v2
     served = mlp_serve(TESTS / "service_bumped_for_tests.py", env=service_env)
-    with mf.FeatureStore(served.url, config=small_config) as store:
-        # A store on the old code asks the new service for brightness_curve v1: refused.
-        stale = store.get(["asset-0002"], ["brightness_curve"], timeout=60)
-        assert "this service runs v2" in stale["asset-0002", "brightness_curve"].error
     with mf.FeatureStore(served.url, registry=bumped, config=small_config) as store:
-        second = store.get(["asset-0001"], FEATURES, timeout=60)
-        assert second.complete and not second.failed, second.failed
-        assert second["asset-0001", "palette"].cached  # not computed from brightness
-        assert second["asset-0001", "motion_energy"].cached
-        assert not second["asset-0001", "shot_stats"].cached  # its input's version changed
-        assert second["asset-0001", "shot_stats"].key != first["asset-0001", "shot_stats"].key
-        counts = {
+        batch = store.get(["asset-0001"], FEATURES, timeout=60)
+        assert batch.complete and not batch.failed, batch.failed
+        assert batch["asset-0001", "palette"].cached  # not computed from brightness
+        assert batch["asset-0001", "motion_energy"].cached
+        new = batch["asset-0001", "shot_stats"]
+        assert not new.cached and new.key.startswith("asset-0001@1/shot_stats@1.")
+        old_key = mf.registry.key("asset-0001", 1, "shot_stats")
+        assert new.key != old_key and old_key in before  # same version, new lineage
+        computed = {
             name: store.cache.computation_count(bumped.key("asset-0001", 1, name))
-            for name in ("brightness_curve", "shot_boundaries", "shot_stats")
+            for name in bumped.closure(FEATURES)
         }
-        assert counts == {"brightness_curve": 1, "shot_boundaries": 1, "shot_stats": 1}
-        old_key = before.key("asset-0001", 1, "brightness_curve")
-        assert store.cache.computation_count(old_key) == 1  # v1 was computed once, before
-        brightness = second["asset-0001", "shot_stats"].value["brightness"]
-        assert brightness == pytest.approx(
-            first.value("asset-0001", "shot_stats")["brightness"], abs=0.1
-        )
+        assert computed == {
+            "brightness_curve": 1,
+            "shot_boundaries": 1,
+            "shot_stats": 1,
+            "color_histogram": 0,
+            "palette": 0,
+            "motion_energy": 0,
+        }
+        expected, _ = mf.compute_assets(bumped, [record], ["shot_stats"], mf.ObjectStore())
+        assert new.value == expected[new.key]
+        assert new.value["brightness"] == pytest.approx(before[old_key]["brightness"], abs=0.1)
+    # A store on the old code asks the new service for brightness_curve v1: refused, once.
+    with mf.FeatureStore(served.url, config=small_config) as stale:
+        result = stale.get(["asset-0002"], ["brightness_curve"], timeout=60)
+        error = result["asset-0002", "brightness_curve"].error
+        assert "asked for brightness_curve v1" in error and "this service runs v2" in error

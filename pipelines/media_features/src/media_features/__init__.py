@@ -23,7 +23,7 @@ from media_features._backfill import (
     publish_backfill,
 )
 from media_features._builtin import feature, registry
-from media_features._compute import FeatureCache, NodeFailure, compute_assets
+from media_features._compute import FeatureCache, compute_assets
 from media_features._config import MediaFeaturesConfig, load_config
 from media_features._errors import (
     CorruptAssetError,
@@ -63,7 +63,6 @@ __all__ = [
     "FeatureStore",
     "MediaFeaturesConfig",
     "MediaFeaturesError",
-    "NodeFailure",
     "ObjectStore",
     "UnknownAssetError",
     "UnknownFeatureError",

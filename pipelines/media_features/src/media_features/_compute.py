@@ -153,8 +153,8 @@ def _json_plain(value: Any, where: str) -> Any:
     if isinstance(value, dict):
         return {str(key): _json_plain(item, where) for key, item in value.items()}
     raise FeatureComputationError(
-        f"{where} returned a {type(value).__qualname__}; a feature returns a numpy array or "
-        "JSON-able data (numbers, strings, lists, dicts)"
+        f"{where} returned a value of type {type(value).__qualname__}; a feature returns a "
+        "numpy array or JSON-able data (numbers, strings, lists, dicts)"
     )
 
 
