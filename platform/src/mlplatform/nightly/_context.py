@@ -119,7 +119,7 @@ class NightlyContext:
         self, name: str, passed: bool, *, value: Any = None, expected: str = "", detail: str = ""
     ) -> bool:
         """Record a pass/fail check; returns ``passed``."""
-        result = Check(name, bool(passed), _plain(value), expected, detail)
+        result = Check(str(name), bool(passed), _plain(value), str(expected), str(detail))
         self._write(_Record("check", asdict(result)))
         mark = "ok  " if result.passed else "FAIL"
         shown = f" = {result.value}" if result.value is not None else ""

@@ -354,6 +354,26 @@ class _Hook:
         return result
 
 
+def _compile_sources(specs: Sequence[str]) -> None:
+    """Write the bytecode of the platform's and the hooks' packages once.
+
+    They are installed editable, and where ``PYTHONDONTWRITEBYTECODE`` is set every flow task
+    and service worker the hooks start would compile them again.
+    """
+    import compileall
+    import importlib.util
+
+    import mlplatform
+
+    folders = {Path(mlplatform.__file__).parent}
+    for spec in specs:
+        found = importlib.util.find_spec(spec.partition(":")[0].split(".")[0])
+        if found is not None and found.submodule_search_locations:
+            folders.update(Path(f) for f in found.submodule_search_locations)
+    for folder in sorted(folders):
+        compileall.compile_dir(folder, quiet=1, workers=0)
+
+
 def run_nightly(
     *,
     size: str = "default",
@@ -411,6 +431,7 @@ def run_nightly(
         seconds = int(time.monotonic() - began)
         return f"{seconds // 60}:{seconds % 60:02d}"
 
+    _compile_sources(list(selected.values()))
     limit = timeout_s or TIMEOUTS_S[size]
     waiting = [_Hook(p, spec, size, run_dir, report_dir) for p, spec in selected.items()]
     running: list[_Hook] = []
