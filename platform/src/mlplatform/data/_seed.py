@@ -8,8 +8,10 @@ producer has not run, and made-up data must never stand in for it.
 
 from __future__ import annotations
 
+import fcntl
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
@@ -35,8 +37,9 @@ def ensure_tables(
     The first table is the input; the others describe it (e.g. a ground-truth table for the
     sample), so they are seeded only together with it: when the first table is missing,
     ``sample()`` is called once and every missing table is created and written, each in one
-    commit (an overwrite, so runs seeding at the same time leave one copy). When the first
-    exists, nothing is seeded (a new sample would not match it).
+    commit. When the first exists, nothing is seeded (a new sample would not match it).
+    Processes seeding at the same time take turns (a lock file under the profile's home): one
+    seeds, the others return the seeded tables.
 
     Args:
         schemas: Table name -> Arrow schema, the input first.
@@ -57,13 +60,42 @@ def ensure_tables(
     settings = settings or load_settings()
     tables = {name: Table(name, settings=settings) for name in schemas}
     input_name = next(iter(schemas))
-    if tables[input_name].exists():
-        return tables
     if settings.profile != "local":
+        if tables[input_name].exists():
+            return tables
         raise TableNotFoundError(
             f"input table {input_name} does not exist in the {settings.profile} profile; its "
             "producer must create it (only the local profile seeds sample data)"
         )
+    # Runs started together each find the input missing; the catalog's create and the seeding
+    # commit are not safe to race (a namespace row inserted twice, "table already exists"),
+    # so they take turns: the first seeds, the others find it seeded.
+    with _seeding_turn(settings, input_name):
+        if not tables[input_name].exists():
+            _seed(tables, schemas, sample, input_name, partition_by)
+    return tables
+
+
+@contextmanager
+def _seeding_turn(settings: Settings, input_name: str) -> Iterator[None]:
+    """Hold ``<home>/locks/seed-<input>.lock`` (the local profile's state is one folder)."""
+    path = settings.home / "locks" / f"seed-{input_name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _seed(
+    tables: Mapping[str, Table],
+    schemas: Mapping[str, pa.Schema],
+    sample: Callable[[], Mapping[str, Any]],
+    input_name: str,
+    partition_by: Mapping[str, Sequence[str]] | None,
+) -> None:
     missing = [name for name, table in tables.items() if not table.exists()]
     logger.info(
         "input table %s is missing: seeding %s with sample data (local profile)",
@@ -81,7 +113,5 @@ def ensure_tables(
     for name in missing:
         columns = list((partition_by or {}).get(name, ()))
         table = tables[name].create(schemas[name], partition_by=columns, exist_ok=True)
-        # Overwrite: two runs seeding at once leave one copy of the (deterministic) sample.
         snapshot_id = table.write(data[name], mode="overwrite")
         logger.info("seeded %s with sample data (snapshot %s)", name, snapshot_id)
-    return tables

@@ -100,3 +100,45 @@ def test_concurrent_commits_of_one_manifest_make_exactly_one_snapshot(mlp_home, 
     loaded = DataFrame.load(table).to_arrow()
     assert loaded.num_rows == ROUNDS * ROWS_PER_ROUND
     assert sorted(loaded.column("id").to_pylist()) == list(range(ROUNDS * ROWS_PER_ROUND))
+
+
+SEEDER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    import pyarrow as pa
+    from mlplatform.data import ensure_tables
+
+    go = Path(sys.argv[1])
+    schema = pa.schema([("id", pa.int64())])
+    while not go.exists():
+        time.sleep(0.005)
+    tables = ensure_tables(
+        {"demo.seeded": schema}, lambda: {"demo.seeded": pa.table({"id": list(range(500))})}
+    )
+    print(tables["demo.seeded"].current_snapshot_id)
+    """
+)
+
+
+@pytest.mark.timeout(120)
+def test_processes_seeding_a_missing_input_at_once_leave_one_seeded_copy(mlp_home, tmp_path):
+    go = tmp_path / "go"
+    seeders = [
+        subprocess.Popen(
+            [sys.executable, "-c", SEEDER, str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(PROCESSES)
+    ]
+    time.sleep(2.0)  # every process imported and waiting
+    go.touch()
+    outcomes = [seeder.communicate(timeout=90) for seeder in seeders]
+    for seeder, (_, err) in zip(seeders, outcomes, strict=True):
+        assert seeder.returncode == 0, err
+    table = Table("demo.seeded")
+    assert {out.strip() for out, _ in outcomes} == {str(table.current_snapshot_id)}
+    assert len(table.snapshots()) == 1
+    assert DataFrame.load(table).num_rows == 500
