@@ -2,7 +2,7 @@
 
 import explainers as ex
 import numpy as np
-from explainers._card import beeswarm_figure, drift_figure, importance_figure
+from explainers._card import beeswarm_figure, card_images, drift_figure, importance_figure
 
 FEATURES = ["a", "b", "c"]
 IMPORTANCE = {"a": 0.6, "b": 0.3, "c": 0.1}
@@ -52,3 +52,14 @@ def test_the_card_holds_images_and_the_drift_only_when_there_is_a_previous_expla
                               previous=previous)  # fmt: skip
     assert sum(isinstance(c, Image) for c in later) == 3
     assert any(isinstance(c, Markdown) and "Drift against E/7" in c._text for c in later)
+
+
+def test_the_images_of_a_rendered_card_are_counted():
+    import base64
+    import json
+
+    image = {"type": "image", "src": "data:image/png;base64,iVBORw0KGgo="}
+    payload = json.dumps({"components": [image, {"type": "table"}, image]}, separators=(", ", ": "))
+    html = f'<script>window.__MF_DATA__["abc"] = "{base64.b64encode(payload.encode()).decode()}"'
+    assert card_images(html + ";</script>") == 2
+    assert card_images("<html>no card data</html>") == 0

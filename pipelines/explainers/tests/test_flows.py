@@ -5,6 +5,9 @@ through the real orchestrator, each explainer in its own environment; then by ha
 from __future__ import annotations
 
 import asyncio
+import base64
+import re
+from pathlib import Path
 
 import explainers as ex
 import pytest
@@ -34,6 +37,12 @@ EXPLAINERS = {
 SMALL = {"sample_rows": 600, "trees": 15}
 
 
+def _card_images(card: Path) -> int:
+    """PNG images in a Metaflow card file (its components are base64 JSON inside the HTML)."""
+    encoded = re.search(r'__MF_DATA__\["[^"]+"\] = "([A-Za-z0-9+/=]+)"', card.read_text())
+    return base64.b64decode(encoded.group(1)).decode().count('"src": "data:image/png;base64,')
+
+
 def _client(home, pathspec) -> Run:
     # The in-process client read its profile at first import; point it at this test's state.
     return Run(pathspec, _namespace_check=False, _current_metadata=f"local@{home / 'metaflow'}")
@@ -44,7 +53,7 @@ async def _train_models(tmp_path) -> dict[str, str]:
         runner = Runner(str(PIPELINE / file), show_output=False, cwd=str(tmp_path))
         running = await runner.async_run(**SMALL)
         await running.wait()
-        assert running.status == "successful", await running.stderr.read()
+        assert running.status == "successful", running.stderr
         return running.run.pathspec
 
     names = list(MODELS)
@@ -52,6 +61,7 @@ async def _train_models(tmp_path) -> dict[str, str]:
     return dict(zip(names, pathspecs, strict=True))
 
 
+@pytest.mark.slow  # `mlp nightly` runs this chain (explainers hook)
 @pytest.mark.timeout(900)
 def test_each_model_run_triggers_its_explainer_in_its_own_environment(
     env_home, tmp_path, monkeypatch
@@ -91,7 +101,7 @@ def test_each_model_run_triggers_its_explainer_in_its_own_environment(
         (card,) = (env_home / "metaflow").glob(
             f".metaflow/{explainer_flow}/runs/{run.id}/steps/publish/tasks/*/cards/*.html"
         )
-        assert card.read_text().count("data:image/png;base64") >= 2  # bars + beeswarm
+        assert _card_images(card) == 2  # importance bars + beeswarm (no drift chart yet)
     assert len(locks) == 3  # three environments, one per model's pins
 
     importance = DataFrame.load("explainers.importance").to_arrow()
@@ -105,7 +115,7 @@ def test_each_model_run_triggers_its_explainer_in_its_own_environment(
     runner = Runner(str(PIPELINE / "flow.py"), show_output=False, cwd=str(tmp_path))
     with runner.run(model_run=models["GradientBoostingModelFlow"]) as running:
         assert running.status == "successful", running.stderr
-        again = running.run.data
+        again_id, again = running.run.id, running.run.data
     assert not again.environment_composed and not again.environment_built
     assert again.explainer_environment_lock == first.data.explainer_environment_lock
     assert again.explainer_environment != first.data.explainer_environment
@@ -113,6 +123,10 @@ def test_each_model_run_triggers_its_explainer_in_its_own_environment(
     assert again.drift["rank_correlation"] == pytest.approx(1.0)
     assert again.drift["moved"][0]["change"] == pytest.approx(0.0, abs=1e-12)
     assert len(Table("explainers.importance").snapshots()) == 4
+    (card,) = (env_home / "metaflow").glob(
+        f".metaflow/ExplainerFlow/runs/{again_id}/steps/publish/tasks/*/cards/*.html"
+    )
+    assert _card_images(card) == 3  # + the drift chart
 
     # A model type with no explainer fails before anything is built or written.
     registered = len(list_environments())
@@ -132,7 +146,7 @@ def test_a_missing_or_failed_model_run_fails_the_explainer_before_any_build(env_
     ) as running:
         assert running.status == "failed"
         failed = running.run.pathspec
-        assert "each needs at least 10" in running.stderr
+        assert "each needs at least 10" in running.stdout + running.stderr
     metadata = f"local@{env_home / 'metaflow'}"
     with pytest.raises(ex.ModelRunError, match=f"model run {failed} failed"):
         ex.prepare_explanation(EXPLAINER_CONFIG.model_dump(), failed, None, metadata=metadata)
@@ -147,7 +161,7 @@ def test_a_missing_or_failed_model_run_fails_the_explainer_before_any_build(env_
     runner = Runner(str(PIPELINE / "flow.py"), show_output=False, cwd=str(tmp_path))
     with runner.run(model_run="RidgeModelFlow/999") as running:
         assert running.status == "failed"
-        assert "model run RidgeModelFlow/999 does not exist" in running.stderr
+        assert "model run RidgeModelFlow/999 does not exist" in running.stdout + running.stderr
         steps = [step.id for step in running.run]
     assert steps == ["start"]  # nothing after it ran: no environment composed or built
     assert {str(e.name) for e in list_environments()} == before

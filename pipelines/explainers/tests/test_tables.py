@@ -8,6 +8,7 @@ import pytest
 from explainers._data import ensure_input_table, holdout_mask, load_explain_data, load_training_data
 from explainers._tables import (
     ExplainerRecord,
+    attributions_additivity,
     attributions_table,
     importance_table,
     previous_importance,
@@ -40,6 +41,19 @@ def test_the_input_is_seeded_once_and_split_by_title_id(mlp_home):
     }
 
 
+def test_runs_seeding_at_once_take_turns_and_train_on_one_copy(mlp_home):
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+    from multiprocessing import get_context
+
+    # Processes, as model runs are: the catalog's create and seeding commit fail when raced.
+    seed = partial(ensure_input_table, INPUT, n_rows=300, seed=0)
+    with ProcessPoolExecutor(3, mp_context=get_context("spawn")) as pool:
+        seeded = [future.result() for future in [pool.submit(seed) for _ in range(3)]]
+    assert len(set(seeded)) == 1
+    assert Table(INPUT).current_snapshot_id == seeded[0]
+
+
 def test_too_few_rows_to_split_is_a_clear_error(mlp_home):
     snapshot = ensure_input_table(INPUT, n_rows=30, seed=0)
     with pytest.raises(ex.ExplainersError, match="each needs at least 10"):
@@ -55,12 +69,12 @@ def _record(run: str, flow: str, minutes: int) -> ExplainerRecord:
     )  # fmt: skip
 
 
-def _write(record, importance):
+def _write(record, importance, off=0.0):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(4, 2))
     data = ex.pack_arrays(x=x, background=x, title_ids=np.array(["t1", "t2", "t3", "t4"]),
                           features=np.array(["a", "b"]))  # fmt: skip
-    arrays = ex.pack_arrays(values=x / 2, expected=np.ones(4), output=x.sum(1) / 2 + 1)
+    arrays = ex.pack_arrays(values=x / 2, expected=np.ones(4), output=x.sum(1) / 2 + 1 + off)
     return write_explainer_tables(
         "explainers.importance", "explainers.attributions",
         importance_table(record, importance, None), attributions_table(record, data, arrays),
@@ -86,3 +100,8 @@ def test_each_run_adds_one_snapshot_and_the_previous_explainer_is_per_model_flow
     mine = [r for r in rows.to_pylist() if r["explainer_run"] == "ExplainerFlow/1"]
     first = [r for r in mine if r["title_id"] == "t1"]
     assert sum(r["shap_value"] for r in first) + 1 == pytest.approx(first[0]["prediction"])
+    errors = attributions_additivity("explainers.attributions")  # read back, per run
+    assert sorted(errors) == ["ExplainerFlow/1", "ExplainerFlow/2", "RidgeExplainerFlow/3"]
+    assert max(errors.values()) < 1e-12
+    _write(_record("ExplainerFlow/4", "RidgeModelFlow", 3), {"a": 0.5, "b": 0.5}, off=0.5)
+    assert attributions_additivity("explainers.attributions")["ExplainerFlow/4"] > 0.1

@@ -12,6 +12,8 @@ so the card needs nothing of SHAP's own plotting in the workspace environment:
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +26,13 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from metaflow.cards import MetaflowCardComponent
 
-__all__ = ["beeswarm_figure", "drift_figure", "explainer_card", "importance_figure"]
+__all__ = [
+    "beeswarm_figure",
+    "card_images",
+    "drift_figure",
+    "explainer_card",
+    "importance_figure",
+]
 
 
 def _figure(height: float) -> Figure:
@@ -181,3 +189,17 @@ def explainer_card(
         Table(moved, headers=["moved most", "previous share", "share", "change", "rank"])
     )
     return components
+
+
+_CARD_DATA = re.compile(r'__MF_DATA__\["[^"]+"\] = "([A-Za-z0-9+/=]+)"')
+
+
+def card_images(html: str) -> int:
+    """The PNG images in a rendered Metaflow card (its components are base64 JSON in the HTML).
+
+    An explainer's card has two (importance bars, beeswarm), three with a drift chart.
+    """
+    encoded = _CARD_DATA.search(html)
+    if encoded is None:
+        return 0
+    return base64.b64decode(encoded.group(1)).decode().count('"src": "data:image/png;base64,')

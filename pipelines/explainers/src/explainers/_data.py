@@ -8,7 +8,6 @@ environments is `.npz` bytes (`explainers._arrays`). The holdout split is a hash
 from __future__ import annotations
 
 import logging
-import time
 import zlib
 from collections.abc import Sequence
 from typing import Any
@@ -33,9 +32,6 @@ logger = logging.getLogger(__name__)
 
 #: Each split must hold at least this many rows to train and score a model.
 MIN_SPLIT_ROWS = 10
-#: How long a run waits for another run's seeding commit of an input table it found empty.
-SEED_WAIT_S = 120.0
-
 
 def ensure_input_table(table_name: str, *, n_rows: int, seed: int) -> int | None:
     """Resolve the title features table, seeding it in the local profile when missing.
@@ -51,16 +47,9 @@ def ensure_input_table(table_name: str, *, n_rows: int, seed: int) -> int | None
         logger.info("%s: seeding it with %d generated titles (seed %d)", table_name, n_rows, seed)
         return {table_name: generate_title_engagement(n_rows, seed)}
 
+    # Runs started together take turns seeding it (ensure_tables): the others find it seeded.
     table = ensure_tables({table_name: TITLE_FEATURES_SCHEMA}, sample)[table_name]
-    snapshot_id = table.current_snapshot_id
-    deadline = time.monotonic() + SEED_WAIT_S
-    # A run seeding the table at the same moment creates it before it commits its rows:
-    # wait for that commit rather than train on an empty table.
-    while snapshot_id is None and time.monotonic() < deadline:
-        logger.info("%s exists but holds no snapshot yet: waiting for its seeding", table_name)
-        time.sleep(1.0)
-        snapshot_id = Table(table_name).current_snapshot_id
-    return snapshot_id
+    return table.current_snapshot_id
 
 
 def holdout_mask(title_ids: Sequence[str] | np.ndarray, percent: int) -> np.ndarray:

@@ -4,20 +4,25 @@ start (workspace environment): register the model's named environment from ``mod
 seed or pin ``explainers.title_engagement``, split it -> train (``@named_env``: inside the
 model's own environment) -> end. The run stores the model contract (`MODEL_ARTIFACTS`): the
 model, its features, holdout metrics, its libraries' versions and its environment (name +
-lock). A subclass sets ``MODEL`` (its entry in ``models.json``) and the ``models`` Config.
+lock). A subclass sets ``MODEL``, its entry in ``models.json``: the ``models`` Config,
+by default the ``models.json`` beside the flow files (two folders above this package).
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
-from metaflow import FlowSpec, Parameter, environment, named_env, step
+from metaflow import Config, FlowSpec, Parameter, environment, named_env, step
 
+from explainers._config import flow_models_config
 from explainers._train import train_model
 
 __all__ = ["ModelFlow"]
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_MODELS_CONFIG = str(Path(__file__).resolve().parents[2] / "models.json")
 
 
 class ModelFlow(FlowSpec):
@@ -25,6 +30,13 @@ class ModelFlow(FlowSpec):
 
     MODEL = ""  # the subclass's entry in models.json
 
+    models = Config(
+        "models",
+        default=DEFAULT_MODELS_CONFIG,
+        parser=flow_models_config,
+        plain=True,
+        help="Model flows' configuration (JSON): input table, environments, hyperparameters.",
+    )
     sample_rows = Parameter(
         "sample_rows", default=10_000, type=int, help="Titles seeded when the table is missing."
     )

@@ -121,7 +121,17 @@ def read_model_run(pathspec: str, *, metadata: str | None = None) -> ModelRun:
             "model run (`mlp runs ls` lists the orchestrated ones)"
         ) from None
     if not run.successful:
-        state = "is still running" if not run.finished else "failed"
+        # A failed attempt records attempt_ok False; the run never gets its end task.
+        failed = next(
+            (
+                task.pathspec
+                for step in run
+                for task in step
+                if task.metadata_dict.get("attempt_ok") == "False"
+            ),
+            None,
+        )
+        state = f"failed (task {failed})" if failed else "has not finished (it is still running)"
         raise ModelRunError(
             f"model run {pathspec} {state}; only a successful run has a model to explain"
         )

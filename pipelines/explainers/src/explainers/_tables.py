@@ -25,6 +25,7 @@ __all__ = [
     "ATTRIBUTIONS_SCHEMA",
     "IMPORTANCE_SCHEMA",
     "ExplainerRecord",
+    "attributions_additivity",
     "attributions_table",
     "importance_table",
     "previous_importance",
@@ -203,3 +204,34 @@ def write_explainer_tables(
         snapshots[name] = table.commit([writer.manifest()], mode="append")
         logger.info("%s: %d rows in snapshot %s", name, rows.num_rows, snapshots[name])
     return snapshots
+
+
+def attributions_additivity(table_name: str) -> dict[str, float]:
+    """The largest additivity error of each explainer run, read back from its table.
+
+    For every explained title, ``sum(shap_value) + expected_value`` against ``prediction``,
+    relative to ``max(1, max |prediction|)`` of the run (as `check_additivity` measures it
+    before the rows are written).
+
+    Returns:
+        ``explainer_run`` -> its largest relative error (an empty mapping: no rows yet).
+    """
+    rows = DataFrame.load(
+        table_name,
+        columns=["explainer_run", "title_id", "shap_value", "expected_value", "prediction"],
+    ).to_arrow()
+    per_title = rows.group_by(["explainer_run", "title_id"]).aggregate(
+        [("shap_value", "sum"), ("expected_value", "max"), ("prediction", "max")]
+    )
+    runs = per_title.column("explainer_run").to_numpy(zero_copy_only=False)
+    total = (
+        per_title.column("shap_value_sum").to_numpy()
+        + per_title.column("expected_value_max").to_numpy()
+    )
+    prediction = per_title.column("prediction_max").to_numpy()
+    errors = {}
+    for run in np.unique(runs):
+        mine = runs == run
+        scale = max(1.0, float(np.max(np.abs(prediction[mine]))))
+        errors[str(run)] = float(np.max(np.abs(total[mine] - prediction[mine])) / scale)
+    return errors
