@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 #: Each split must hold at least this many rows to train and score a model.
 MIN_SPLIT_ROWS = 10
 
+
 def ensure_input_table(table_name: str, *, n_rows: int, seed: int) -> int | None:
     """Resolve the title features table, seeding it in the local profile when missing.
 
