@@ -19,6 +19,7 @@ from typing import Any, get_type_hints
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from opentelemetry import trace
+from starlette.concurrency import run_in_threadpool
 
 from mlplatform.hosting._errors import HostingError, JobNotFoundError
 from mlplatform.hosting._jobs import JobStore
@@ -211,7 +212,10 @@ def _async_route(endpoint: Endpoint, jobs: _LazyJobStore, artifacts: Artifacts) 
 
     async def route(body: Any, request: Request) -> JSONResponse:
         headers = inject_context({})
-        record, created = jobs.get().submit(
+        # Two committed SQLite writes (record, queue): off the event loop, so that one
+        # submit's fsync does not hold every other request of this worker.
+        record, created = await run_in_threadpool(
+            jobs.get().submit,
             endpoint.path,
             body.model_dump(mode="json"),
             idempotency_key=request.headers.get("idempotency-key"),
