@@ -1,8 +1,6 @@
 """The configuration as data, the façade, and the commands that need no service."""
 
-import ast
 import json
-import re
 from pathlib import Path
 
 import media_features as mf
@@ -10,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from mlplatform.cli import cli
+from mlplatform.testing import names_used_through
 
 PIPELINE = Path(__file__).resolve().parents[1]
 
@@ -50,31 +49,9 @@ def test_graph_prints_the_dependency_tree_and_refuses_unknown_features():
     assert "did you mean ['shot_stats']" in unknown.output
 
 
-def _names_used_through_the_facade(path: Path) -> set[str]:
-    text = path.read_text()
-    if path.suffix == ".md":  # the README's Python blocks
-        text = "\n".join(re.findall(r"^```python\n(.*?)^```", text, re.MULTILINE | re.DOTALL))
-    tree = ast.parse(text, filename=str(path))
-    aliases = {
-        alias.asname or alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-        if alias.name == mf.__name__
-    }
-    return {
-        node.attr
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute)
-        and isinstance(node.value, ast.Name)
-        and node.value.id in aliases
-        and not node.attr.startswith("_")
-    }
-
-
 def test_facade_exports_exactly_what_its_users_use():
     users = [PIPELINE / "flow.py", PIPELINE / "service.py", PIPELINE / "benchmarks" / "features.py"]
     users += [PIPELINE / "README.md", *sorted((PIPELINE / "tests").glob("*.py"))]
-    used = set().union(*map(_names_used_through_the_facade, users))
+    used = names_used_through(mf.__name__, users)
     assert sorted(mf.__all__) == sorted(used)
     assert all(hasattr(mf, name) for name in mf.__all__)

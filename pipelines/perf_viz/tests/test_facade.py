@@ -1,40 +1,20 @@
 """The façade exports exactly what its users use; `mlp app perf_viz` is registered."""
 
-import ast
 from pathlib import Path
 
 import perf_viz as pv
 from click.testing import CliRunner
 
 from mlplatform.cli import cli
+from mlplatform.testing import names_used_through
 
 PIPELINE = Path(__file__).resolve().parents[1]
-
-
-def _names_used_through_the_facade(path: Path) -> set[str]:
-    """Every ``<alias>.<name>`` a module reads after ``import perf_viz as <alias>``."""
-    tree = ast.parse(path.read_text(), filename=str(path))
-    aliases = {
-        alias.asname or alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-        if alias.name == pv.__name__
-    }
-    return {
-        node.attr
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute)
-        and isinstance(node.value, ast.Name)
-        and node.value.id in aliases
-        and not node.attr.startswith("_")
-    }
 
 
 def test_facade_exports_exactly_what_its_users_use():
     users = [PIPELINE / name for name in ("flow.py", "service.py", "app.py")]
     users += [PIPELINE / "benchmarks" / "service.py", *sorted((PIPELINE / "tests").glob("*.py"))]
-    used = set().union(*map(_names_used_through_the_facade, users))
+    used = names_used_through(pv.__name__, users)
     assert sorted(pv.__all__) == sorted(used)
     assert all(getattr(pv, name) is not None for name in pv.__all__)
     assert sorted(dir(pv)) == sorted(pv.__all__)

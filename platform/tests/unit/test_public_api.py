@@ -9,7 +9,7 @@ import mlplatform
 
 EXPECTED = {
     "mlplatform": {"ConfigError", "MLPlatformError", "Settings", "load_settings"},
-    "mlplatform.testing": {"Served", "free_port", "start_serving"},
+    "mlplatform.testing": {"Served", "free_port", "names_used_through", "start_serving"},
     "mlplatform.nightly": {
         "NIGHTLY_ENTRY_POINTS",
         "SIZES",
