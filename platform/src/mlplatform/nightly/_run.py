@@ -26,7 +26,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlplatform._pids import pid_alive
 from mlplatform.config import Settings, load_settings
 from mlplatform.nightly._context import SIZES, Check
 from mlplatform.nightly._errors import NightlyBusyError, NightlyError, UnknownPipelineError
@@ -173,7 +172,7 @@ class _Lock:
     def _recover(self, stale: dict[str, Any]) -> None:
         if not stale.get("pid"):
             return
-        leftovers = [group for group in stale.get("groups", []) if _group_alive(group)]
+        leftovers = [group for group in stale.get("groups", []) if _any_in_group(group)]
         self.echo(
             f"note: the nightly run of pid {stale['pid']} (started {stale.get('started_at')}) "
             f"did not finish; its lock is recovered"
@@ -197,15 +196,8 @@ class _Lock:
         os.close(self._fd)
 
 
-def _group_alive(group: int) -> bool:
-    try:
-        os.killpg(group, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return pid_alive(group) or _any_in_group(group)
-
-
 def _any_in_group(group: int) -> bool:
+    """A live (not zombie) process of the group is left."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
