@@ -87,9 +87,10 @@ class CacheBackend(Backend):
         make it current and write into it, atomically. Returns the generation written."""
 
     @abstractmethod
-    def add_current(self, namespace: str, item: Item, new_generation: str) -> bool:
-        """Write one item into the current generation (created as for `write_current`) only
-        if its key is absent or expired, atomically; True if it was written."""
+    def add_current(self, namespace: str, items: Sequence[Item], new_generation: str) -> list[bool]:
+        """Write each item into the current generation (created as for `write_current`) only
+        if its key is absent or expired, all in one atomic step, in order (of two items with
+        one key the first is written); for each item, True if it was written."""
 
     @abstractmethod
     def delete_current(self, namespace: str, keys: Sequence[str]) -> int:

@@ -69,8 +69,9 @@ return out
 
 # ARGV: base, namespace, mode ('gen' | 'current' | 'add'), generation (or the id to create
 # when the namespace has no current one), now, run id, then triplets of key, ttl, value. ttl
-# is '' for the namespace's default, '-' for none, else milliseconds. 'add' writes one item
-# into the current generation only if its key is absent, and returns '' when it is not.
+# is '' for the namespace's default, '-' for none, else milliseconds. 'add' writes each item
+# into the current generation only if its key is absent, and returns one character per item:
+# '1' written, '0' not (the key was there, or an earlier item of the call had it).
 _WRITE = """
 local base = ARGV[1]
 local g = ARGV[4]
@@ -96,17 +97,23 @@ end
 local default_ttl = redis.call('GET', base .. 'ttl')
 local vp = base .. 'v:' .. g .. ':'
 local idx = base .. 'i:' .. g
-if ARGV[3] == 'add' and redis.call('EXISTS', vp .. ARGV[7]) == 1 then return '' end
+local added = {}
 for i = 7, #ARGV, 3 do
-  local ttl = ARGV[i + 1]
-  if ttl == '' then ttl = default_ttl end
-  if ttl and ttl ~= '-' then
-    redis.call('SET', vp .. ARGV[i], ARGV[i + 2], 'PX', ttl)
+  if ARGV[3] == 'add' and redis.call('EXISTS', vp .. ARGV[i]) == 1 then
+    added[#added + 1] = '0'
   else
-    redis.call('SET', vp .. ARGV[i], ARGV[i + 2])
+    local ttl = ARGV[i + 1]
+    if ttl == '' then ttl = default_ttl end
+    if ttl and ttl ~= '-' then
+      redis.call('SET', vp .. ARGV[i], ARGV[i + 2], 'PX', ttl)
+    else
+      redis.call('SET', vp .. ARGV[i], ARGV[i + 2])
+    end
+    redis.call('ZADD', idx, 0, ARGV[i])
+    added[#added + 1] = '1'
   end
-  redis.call('ZADD', idx, 0, ARGV[i])
 end
+if ARGV[3] == 'add' then return table.concat(added) end
 return g
 """
 
@@ -488,7 +495,7 @@ class RedisBackend(CacheBackend):
         )
         return generation.decode()
 
-    def add_current(self, namespace: str, item: Item, new_generation: str) -> bool:
+    def add_current(self, namespace: str, items: Sequence[Item], new_generation: str) -> list[bool]:
         written = self._script(
             "write",
             _base(namespace),
@@ -497,9 +504,9 @@ class RedisBackend(CacheBackend):
             new_generation,
             repr(time.time()),
             "",
-            *self._item_args([item]),
+            *self._item_args(items),
         )
-        return bool(written)
+        return [flag == ord("1") for flag in written]
 
     def delete_current(self, namespace: str, keys: Sequence[str]) -> int:
         if not keys:

@@ -255,16 +255,24 @@ class SQLiteBackend(CacheBackend):
             connection.executemany(_UPSERT, self._rows(gid, items, default_ttl))
         return generation
 
-    def add_current(self, namespace: str, item: Item, new_generation: str) -> bool:
+    def add_current(self, namespace: str, items: Sequence[Item], new_generation: str) -> list[bool]:
+        written: list[bool] = []
         with self._write() as connection:
             gid, _, default_ttl = self._current_for_write(connection, namespace, new_generation)
-            row = connection.execute(
-                "SELECT expires FROM entries WHERE gid = ? AND key = ?", (gid, item[0])
-            ).fetchone()
-            if row is not None and (row[0] is None or row[0] > self._clock()):
-                return False
-            connection.executemany(_UPSERT, self._rows(gid, [item], default_ttl))
-        return True
+            now = self._clock()
+            taken: set[str] = set()  # keys of this batch's earlier items
+            for key, _, _ in items:
+                if key in taken:
+                    written.append(False)
+                    continue
+                taken.add(key)
+                row = connection.execute(
+                    "SELECT expires FROM entries WHERE gid = ? AND key = ?", (gid, key)
+                ).fetchone()
+                written.append(row is None or (row[0] is not None and row[0] <= now))
+            chosen = [item for item, absent in zip(items, written, strict=True) if absent]
+            connection.executemany(_UPSERT, self._rows(gid, chosen, default_ttl))
+        return written
 
     def delete_current(self, namespace: str, keys: Sequence[str]) -> int:
         with self._write() as connection:

@@ -465,6 +465,46 @@ def test_add_stores_only_an_absent_or_expired_key(make_cache):
     assert cache.get("short") == 2
 
 
+def test_add_many_stores_each_absent_key_once_in_order(make_cache):
+    cache = make_cache()
+    cache.put("taken", "old")
+    cache.add("short", 0, ttl=0.05)
+    time.sleep(0.1)
+    added = cache.add_many([("a", 1), ("taken", "new"), ("short", 2), ("a", 3), ("b", 4)])
+    assert added == [True, False, True, False, True]
+    assert cache.get_many(["a", "taken", "short", "b"]) == {
+        "a": 1,
+        "taken": "old",
+        "short": 2,
+        "b": 4,
+    }
+    assert cache.add_many({"b": 5, "c": 6}, ttl=0.05) == [False, True]
+    time.sleep(0.1)
+    assert cache.get("b") == 4 and cache.get("c") is None  # the TTL applies to what it stored
+    assert cache.add_many([]) == []
+
+
+def test_of_threads_adding_overlapping_batches_each_key_is_won_once(make_cache):
+    cache = make_cache()
+    barrier = threading.Barrier(4)
+    wins: list[str] = []
+    lock = threading.Lock()
+
+    def claim(index: int) -> None:
+        keys = [f"k{(index + n) % 6}" for n in range(3)]
+        barrier.wait()
+        added = cache.add_many([(key, index) for key in keys])
+        with lock:
+            wins.extend(key for key, won in zip(keys, added, strict=True) if won)
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(wins) == ["k0", "k1", "k2", "k3", "k4", "k5"]
+
+
 def test_of_threads_adding_one_key_exactly_one_wins(make_cache):
     cache = make_cache()
     cache.put("other", 0)
