@@ -33,7 +33,8 @@ Measured, in interleaved rounds (the order rotates each round), medians reported
 - async enqueue rate: 202s per second for POSTs of distinct bodies (one new job each) to the
   async ``/explain`` through the 2-worker front, on the SQLite queue, before its consumer has
   started (the front starts one within a second of the first job; the job records' times
-  say when draining began, and that share of the run is printed);
+  say when draining began, and that share of the run is printed), and the CPU time per
+  accepted job of the front, the workers and the consumer;
 - end-to-end job latency: from a job's acceptance to its result being stored (the job
   record's times), one job at a time with the consumer warm, and for the backlog of the
   enqueue run (which is also the drain rate).
@@ -605,6 +606,7 @@ def async_jobs(
 ) -> dict[str, float]:
     """Enqueue rate before the consumer drains, drain rate, end-to-end latencies."""
     before = {r.id for r in job_records(settings)}
+    cpu_before = cpu_by_role(server)
     load = generator.run(
         f"{server.url}/explain",
         connections=connections,
@@ -613,6 +615,7 @@ def async_jobs(
         unique=True,
         salt=int(time.time()) % 100000,
     )
+    cpu_after = cpu_by_role(server)
     if load.errors or load.ok != load.responses:
         raise SystemExit(
             f"enqueue: {load.responses - load.ok} responses were not 202, {load.errors} errors; "
@@ -642,6 +645,11 @@ def async_jobs(
         "enqueued_per_s": load.rate,
         "enqueue_p50_ms": load.p50_ms,
         "enqueue_p99_ms": load.p99_ms,
+        # CPU time per accepted job during the enqueue run, by process role.
+        "enqueue_cpu_us": {
+            role: (cpu_after[role] - cpu_before.get(role, 0.0)) / max(1, load.ok) * 1e6
+            for role in cpu_after
+        },
         "jobs": len(records),
         "done": len(done),
         "share_enqueued_while_draining": overlap,
@@ -785,7 +793,9 @@ def main() -> int:
         f"{jobs['share_enqueued_while_draining']:.0%} of the jobs were enqueued while it "
         f"drained; drained {jobs['drained_per_s']:.0f} jobs/s; backlog end-to-end p50 "
         f"{jobs['backlog_e2e_p50_s']:.2f} s, p99 {jobs['backlog_e2e_p99_s']:.2f} s; one job "
-        f"at a time p50 {jobs['single_e2e_p50_ms']:.1f} ms, p99 {jobs['single_e2e_p99_ms']:.1f} ms"
+        f"at a time p50 {jobs['single_e2e_p50_ms']:.1f} ms, "
+        f"p99 {jobs['single_e2e_p99_ms']:.1f} ms; CPU per accepted job: "
+        + ", ".join(f"{role} {us:.0f} µs" for role, us in jobs["enqueue_cpu_us"].items())
     )
     report["targets"] = {
         "warm_throughput_ge_0.7x_bare": report["throughput_ratio_1_worker"] >= 0.7,

@@ -8,6 +8,7 @@ field); OpenAPI is at ``/docs`` and ``/openapi.json``.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hmac
 import inspect
@@ -206,21 +207,27 @@ class _LazyJobStore:
                     self._store = JobStore(self._service, self._settings)
         return self._store
 
+    async def opened(self) -> JobStore:
+        """`get` from the event loop: the first open runs in the thread pool."""
+        return self._store or await run_in_threadpool(self.get)
+
 
 def _async_route(endpoint: Endpoint, jobs: _LazyJobStore, artifacts: Artifacts) -> Any:
     model = endpoint.request_model
 
     async def route(body: Any, request: Request) -> JSONResponse:
         headers = inject_context({})
-        # Two committed SQLite writes (record, queue): off the event loop, so that one
-        # submit's fsync does not hold every other request of this worker.
-        record, created = await run_in_threadpool(
-            jobs.get().submit,
-            endpoint.path,
-            body.model_dump(mode="json"),
-            idempotency_key=request.headers.get("idempotency-key"),
-            artifacts_version=artifacts.version,
-            traceparent=headers.get("traceparent"),
+        # Committed by the store's committer thread with the jobs that arrive meanwhile
+        # (group commit); the event loop serves other requests until it is stored.
+        store = await jobs.opened()
+        record, created = await asyncio.wrap_future(
+            store.accept(
+                endpoint.path,
+                body.model_dump(mode="json"),
+                idempotency_key=request.headers.get("idempotency-key"),
+                artifacts_version=artifacts.version,
+                traceparent=headers.get("traceparent"),
+            )
         )
         location = f"/jobs/{record.id}"
         return JSONResponse(

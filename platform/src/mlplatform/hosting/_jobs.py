@@ -7,6 +7,12 @@ arrive within the result's TTL, one job exists and is computed once. The record 
 attempts, result or error) lives in the service's cache namespace with that TTL; the queue
 holds only job ids.
 
+Accepting is a group commit: `JobStore.accept` hands the job to one committer thread of the
+process, which stores the records of every job waiting at that moment in one cache
+transaction (`Cache.add_many`) and their ids in one queue transaction, then answers them
+all. Alone, a job is committed at once; under load, one commit (and fsync) serves many.
+Each job's future resolves only after both commits, so a 202 always means a stored job.
+
 huey removes a task from its queue when a consumer takes it, so a consumer killed mid-job
 would lose it; `JobStore.recover` runs when a service starts and queues again every job
 whose record says queued or running but that no live consumer holds. A job's result is
@@ -19,8 +25,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -34,7 +43,7 @@ if TYPE_CHECKING:
     from mlplatform.cache import Cache
     from mlplatform.config import Settings
 
-__all__ = ["JobRecord", "JobStore", "job_id_for", "open_queue", "queue_name"]
+__all__ = ["JobRecord", "JobStore", "job_id_for", "queue_name"]
 
 logger = logging.getLogger(__name__)
 
@@ -119,19 +128,8 @@ def queue_path(settings: Settings, service: str) -> Path:
     return settings.home / "hosting" / f"{service}.queue.db"
 
 
-def open_queue(settings: Settings, service: str) -> Huey:
-    """The service's durable job queue: huey on SQLite or Redis (``hosting.queue``)."""
-    options = settings.hosting
-    name = queue_name(service)
-    if options.queue == "redis":
-        from huey import RedisHuey
-
-        return RedisHuey(name, url=options.redis_url, results=False)
-    from huey import SqliteHuey
-
-    path = queue_path(settings, service)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(name, filename=str(path), results=False, fsync=True)
+# At most this many jobs in one group commit: a bound on one commit's time.
+GROUP_COMMIT_MAX = 256
 
 
 class JobStore:
@@ -148,12 +146,20 @@ class JobStore:
         self, service: str, settings: Settings, run: Callable[[str], None] | None = None
     ) -> None:
         from mlplatform.cache import Cache
+        from mlplatform.hosting._queue import open_queue
 
         self.service = service
         self.settings = settings
         self.options = settings.hosting
         self.cache: Cache = Cache(f"hosting.{service}.jobs", settings=settings)
-        self.queue = open_queue(settings, service)
+        self.queue: Huey = open_queue(
+            queue_name(service),
+            redis_url=self.options.redis_url if self.options.queue == "redis" else None,
+            path=queue_path(settings, service),
+        )
+        self._arrivals: queue.SimpleQueue[tuple[JobRecord, Future] | None] = queue.SimpleQueue()
+        self._committer: threading.Thread | None = None
+        self._committer_lock = threading.Lock()
         # One module-level function in every process, so that huey names the task the same
         # where it is enqueued and where it runs; it runs what this process gave.
         self._runner = run
@@ -167,8 +173,10 @@ class JobStore:
 
     # -- the queue ---------------------------------------------------------------------
 
-    def _enqueue(self, job_id: str) -> None:
-        self._task(job_id)
+    def _enqueue(self, job_ids: list[str]) -> None:
+        from mlplatform.hosting._queue import enqueue_many
+
+        enqueue_many(self.queue, [self._task.s(job_id) for job_id in job_ids])
 
     def pending(self) -> int:
         """Jobs waiting in the queue (not yet taken by a consumer)."""
@@ -183,7 +191,7 @@ class JobStore:
 
     # -- records -----------------------------------------------------------------------
 
-    def submit(
+    def accept(
         self,
         endpoint: str,
         payload: Any,
@@ -191,12 +199,15 @@ class JobStore:
         idempotency_key: str | None,
         artifacts_version: str,
         traceparent: str | None = None,
-    ) -> tuple[JobRecord, bool]:
-        """Accept a job, or return the identical one accepted before.
+    ) -> Future[tuple[JobRecord, bool]]:
+        """Accept a job, or find the identical one accepted before; committed in a group.
 
         Returns:
-            ``(record, created)``: ``created`` is False for a repeat (same key or payload
-            within ``hosting.job_ttl_s``), which returns the first job as it is now.
+            A future of ``(record, created)``, resolved once the job is stored and queued:
+            ``created`` is False for a repeat (same key or payload within
+            ``hosting.job_ttl_s``), which gives the first job as it is now. It raises what
+            the commit raised (e.g. `mlplatform.cache.CacheUnavailableError`); then
+            nothing of this job was stored.
         """
         key = (
             f"key:{idempotency_key}" if idempotency_key else payload_key(artifacts_version, payload)
@@ -205,12 +216,55 @@ class JobStore:
         record = JobRecord(
             job_id, endpoint, "queued", payload, time.time(), traceparent=traceparent
         )
-        created = self.cache.add(f"job:{job_id}", record.to_dict(), ttl=self.options.job_ttl_s)
-        if created:
-            self._enqueue(job_id)
-            logger.info("job %s of %s queued", job_id, endpoint)
-            return record, True
-        return self.get(job_id), False
+        future: Future[tuple[JobRecord, bool]] = Future()
+        self._start_committer()
+        self._arrivals.put((record, future))
+        return future
+
+    def _start_committer(self) -> None:
+        if self._committer is None:
+            with self._committer_lock:
+                if self._committer is None:
+                    self._committer = threading.Thread(
+                        target=self._commit_arrivals, name="mlp-job-commit", daemon=True
+                    )
+                    self._committer.start()
+
+    def _commit_arrivals(self) -> None:
+        while (first := self._arrivals.get()) is not None:
+            group = [first]
+            while len(group) < GROUP_COMMIT_MAX:
+                try:
+                    arrival = self._arrivals.get_nowait()
+                except queue.Empty:
+                    break
+                if arrival is None:
+                    self._arrivals.put(None)  # stop after this group
+                    break
+                group.append(arrival)
+            try:
+                outcomes = self._commit([record for record, _ in group])
+            except BaseException as error:  # each waiting request gets the reason
+                for _, future in group:
+                    future.set_exception(error)
+            else:
+                for (_, future), outcome in zip(group, outcomes, strict=True):
+                    future.set_result(outcome)
+
+    def _commit(self, records: list[JobRecord]) -> list[tuple[JobRecord, bool]]:
+        """Store new records in one transaction, queue their ids in one more."""
+        created = self.cache.add_many(
+            [(f"job:{record.id}", record.to_dict()) for record in records],
+            ttl=self.options.job_ttl_s,
+        )
+        new = [record for record, fresh in zip(records, created, strict=True) if fresh]
+        if new:
+            self._enqueue([record.id for record in new])
+            logger.info("%d job(s) queued", len(new))
+        return [
+            (record, True) if fresh else (self.get(record.id), False)
+            for record, fresh in zip(records, created, strict=True)
+        ]
 
     def get(self, job_id: str) -> JobRecord:
         """The job's record.
@@ -235,11 +289,18 @@ class JobStore:
         found = [JobRecord.from_dict(value) for _, value in self.cache.scan("job:")]
         return sorted(found, key=lambda record: record.created)
 
-    def oldest_queued_age(self, now: float | None = None) -> float:
-        """Seconds the oldest queued job has waited (0 when none waits)."""
-        now = now or time.time()
-        queued = [r.created for r in self.records() if r.status == "queued"]
-        return now - min(queued) if queued else 0.0
+    def oldest_queued_age(self, now: float | None = None, *, look_ahead: int = 64) -> float:
+        """Seconds the oldest waiting job has waited (0 when none waits).
+
+        Reads the records of the next ``look_ahead`` jobs to be taken and of as many retries
+        waiting for their delay, not of every job the cache keeps (a day's worth, read
+        every second by the front): the queue is first in, first out, so the oldest waiting
+        job is among the next ones.
+        """
+        tasks = [*self.queue.pending(look_ahead), *self.queue.scheduled(look_ahead)]
+        found = self.cache.get_many([f"job:{task.args[0]}" for task in tasks if task.args])
+        waiting = [value["created"] for value in found.values() if value["status"] == "queued"]
+        return (now or time.time()) - min(waiting) if waiting else 0.0
 
     def recover(self) -> int:
         """Queue again every job left queued or running by a service that stopped.
@@ -261,14 +322,18 @@ class JobStore:
                 continue
             record.status, record.consumer_pid = "queued", None
             self.save(record)
-            self._enqueue(record.id)
+            self._enqueue([record.id])
             again += 1
         if again:
             logger.warning("queued %d job(s) again that a stopped service had not finished", again)
         return again
 
     def close(self) -> None:
-        """Release the cache's connections."""
+        """Commit the jobs already accepted, then release the cache's connections."""
+        if self._committer is not None:
+            self._arrivals.put(None)
+            self._committer.join()
+            self._committer = None
         self.cache.close()
 
 
