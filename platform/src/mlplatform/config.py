@@ -13,6 +13,9 @@ user and metadata service, and object storage. Each layer owns its sections
 (``mlplatform/<layer>/_settings.py``, a `SettingsSection`), registered in
 `mlplatform._layers.LAYERS`; this module composes them and knows none by name.
 
+It also reads the pipelines' own JSON configurations (`load_json_config`), so that every
+pipeline words a bad file the same way.
+
 The local profile keeps all state under ``.mlp/`` at the workspace root (or ``MLP_HOME``).
 The production profile has no defaults for its service addresses: they are required.
 """
@@ -20,13 +23,14 @@ The production profile has no defaults for its service addresses: they are requi
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, get_args
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
@@ -51,6 +55,7 @@ __all__ = [
     "SettingsSection",
     "StorageSettings",
     "find_workspace_root",
+    "load_json_config",
     "load_settings",
     "metaflow_config",
     "metaflow_decospecs",
@@ -446,3 +451,70 @@ def metaflow_decospecs(settings: Settings) -> list[str]:
     """The step decorators every flow gets (Metaflow's ``TOGGLE_DECOSPECS``), from each
     section: e.g. the finish-event decorator, the resource check, ``kubernetes``."""
     return [spec for section in settings.sections.values() for spec in section.decospecs(settings)]
+
+
+ConfigModel = TypeVar("ConfigModel", bound=BaseModel)
+
+
+def _problems(error: ValidationError) -> str:
+    """Every problem of a JSON configuration's pydantic error, on one line."""
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "config"
+        if item["type"] == "extra_forbidden":
+            problems.append(f"unknown key {where!r}")
+        elif item["type"] == "missing":
+            problems.append(f"missing required key {where!r}")
+        else:
+            problems.append(f"{where}: {item['msg']} (got {item.get('input')!r})")
+    return "; ".join(problems)
+
+
+def load_json_config(
+    source: str | Path | Mapping[str, Any],
+    model: type[ConfigModel],
+    *,
+    name: str,
+    error: type[Exception],
+    example: str,
+) -> ConfigModel:
+    """Read and validate a pipeline's JSON configuration; every problem is one line.
+
+    Args:
+        source: A mapping, a JSON document (a string starting with ``{``) or a file's path.
+        model: The pydantic model (``extra="forbid"`` makes unknown keys errors).
+        name: What the messages call it when it is not a file (``"match config"``).
+        error: The exception to raise: the pipeline's own.
+        example: Where a valid file is, for the message of a missing one.
+
+    Raises:
+        error: ``cannot read NAME PATH: why; pass an existing JSON file (see EXAMPLE)``,
+            ``WHERE is not valid JSON: ...``, ``WHERE must be a JSON object, got list`` or
+            ``WHERE is invalid: `` and each problem: ``unknown key 'a.b'``,
+            ``missing required key 'c'``, ``d.e: <pydantic's message> (got <value>)``; WHERE is
+            the file's path, else NAME.
+    """
+    where = name
+    if isinstance(source, Mapping):
+        document: Any = dict(source)
+    else:
+        text = str(source)
+        if not text.lstrip().startswith("{"):
+            where = text
+            try:
+                text = Path(text).read_text()
+            except OSError as problem:
+                raise error(
+                    f"cannot read {name} {where}: {problem.strerror}; pass an existing JSON "
+                    f"file (see {example})"
+                ) from None
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as problem:
+            raise error(f"{where} is not valid JSON: {problem}") from None
+    if not isinstance(document, dict):
+        raise error(f"{where} must be a JSON object, got {type(document).__name__}")
+    try:
+        return model.model_validate(document)
+    except ValidationError as problem:
+        raise error(f"{where} is invalid: {_problems(problem)}") from None

@@ -4,8 +4,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel, ConfigDict, Field
 
-from mlplatform.config import ConfigError, find_workspace_root, load_settings, metaflow_config
+from mlplatform.config import (
+    ConfigError,
+    find_workspace_root,
+    load_json_config,
+    load_settings,
+    metaflow_config,
+)
 
 PRODUCTION = {
     "MLP_PROFILE": "production",
@@ -262,3 +269,62 @@ def test_every_layer_section_is_known_and_defaults_resolve(tmp_path):
     assert settings.source_of("cache", "backend") == "default"
     with pytest.raises(AttributeError, match="settings have no section 'nothing'"):
         _ = settings.nothing
+
+
+class ExampleConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    class Inner(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        size: int = Field(gt=0)
+
+    name: str
+    inner: Inner = Inner(size=1)
+
+
+class ExampleError(Exception):
+    pass
+
+
+def load_example(source):
+    return load_json_config(
+        source, ExampleConfig, name="example config", error=ExampleError, example="ex.json"
+    )
+
+
+def test_a_json_config_loads_from_a_mapping_a_text_or_a_file(tmp_path):
+    path = tmp_path / "ex.json"
+    path.write_text('{"name": "a", "inner": {"size": 3}}')
+    expected = ExampleConfig(name="a", inner={"size": 3})
+    assert load_example(path) == load_example(str(path)) == expected
+    assert load_example(path.read_text()) == load_example({"name": "a", "inner": {"size": 3}})
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (
+            "/nowhere/ex.json",
+            "cannot read example config /nowhere/ex.json: No such file or "
+            r"directory; pass an existing JSON file \(see ex.json\)$",
+        ),
+        ('{"name": ', "^example config is not valid JSON: Expecting value"),
+        ({"name": "a", "colour": 1}, r"^example config is invalid: unknown key 'colour'$"),
+        ({}, r"^example config is invalid: missing required key 'name'$"),
+        (
+            {"name": "a", "inner": {"size": 0}},
+            r"^example config is invalid: inner.size: Input should be greater than 0 \(got 0\)$",
+        ),
+    ],
+)
+def test_a_bad_json_config_is_one_line_naming_the_key(source, message):
+    with pytest.raises(ExampleError, match=message) as raised:
+        load_example(source)
+    assert "\n" not in str(raised.value)
+
+
+def test_a_json_config_file_must_hold_an_object(tmp_path):
+    path = tmp_path / "list.json"
+    path.write_text("[1, 2]")
+    with pytest.raises(ExampleError, match=f"^{path} must be a JSON object, got list$"):
+        load_example(path)

@@ -9,14 +9,14 @@ flow stores.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from explainers._errors import ExplainerConfigError
+from mlplatform.config import load_json_config
 
 __all__ = [
     "EXPLAINER_KINDS",
@@ -130,45 +130,10 @@ class ExplainerConfig(_Strict):
         return _requirement_list(value, "requirements")
 
 
-def _describe(error: ValidationError) -> str:
-    problems = []
-    for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "config"
-        if item["type"] == "extra_forbidden":
-            problems.append(f"unknown key {where!r}")
-        elif item["type"] == "missing":
-            problems.append(f"missing required key {where!r}")
-        else:
-            problems.append(f"{where}: {item['msg']} (got {item.get('input')!r})")
-    return "; ".join(problems)
-
-
 def _load(source: str | Path | Mapping[str, Any], model: type[_Strict], what: str) -> Any:
-    if isinstance(source, Mapping):
-        document: Any = dict(source)
-        origin = what
-    else:
-        text, origin = str(source), what
-        if not text.lstrip().startswith("{"):
-            path = Path(text)
-            origin = str(path)
-            try:
-                text = path.read_text()
-            except OSError as error:
-                raise ExplainerConfigError(
-                    f"cannot read {what} {path}: {error.strerror}; pass an existing JSON file "
-                    f"(see pipelines/explainers/{what})"
-                ) from None
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ExplainerConfigError(f"{origin} is not valid JSON: {error}") from None
-    if not isinstance(document, dict):
-        raise ExplainerConfigError(f"{origin} must be a JSON object, got {type(document).__name__}")
-    try:
-        return model.model_validate(document)
-    except ValidationError as error:
-        raise ExplainerConfigError(f"{origin} is invalid: {_describe(error)}") from None
+    return load_json_config(
+        source, model, name=what, error=ExplainerConfigError, example=f"pipelines/explainers/{what}"
+    )
 
 
 def load_models_config(source: str | Path | Mapping[str, Any]) -> ModelsConfig:

@@ -8,16 +8,16 @@ table's schema so that a misspelt column fails before any task runs.
 from __future__ import annotations
 
 import difflib
-import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from knowledge_graph._errors import MatchConfigError
+from mlplatform.config import load_json_config
 
 __all__ = [
     "BlockingKey",
@@ -390,19 +390,6 @@ class MatchConfig(_Model):
         return named
 
 
-def _describe(error: ValidationError) -> str:
-    problems = []
-    for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "config"
-        if item["type"] == "extra_forbidden":
-            problems.append(f"unknown key {where!r}")
-        elif item["type"] == "missing":
-            problems.append(f"missing required key {where!r}")
-        else:
-            problems.append(f"{where}: {item['msg']} (got {item.get('input')!r})")
-    return "; ".join(problems)
-
-
 def load_match_config(source: str | Path | Mapping[str, Any]) -> MatchConfig:
     """Load and validate a matching configuration.
 
@@ -414,32 +401,13 @@ def load_match_config(source: str | Path | Mapping[str, Any]) -> MatchConfig:
         MatchConfigError: The file is missing or not JSON, or the content is invalid; the
             message names each offending key and what is expected.
     """
-    if isinstance(source, Mapping):
-        document: Any = dict(source)
-        origin = "match config"
-    else:
-        text = str(source)
-        origin = "match config"
-        if not text.lstrip().startswith("{"):
-            path = Path(text)
-            origin = str(path)
-            try:
-                text = path.read_text()
-            except OSError as error:
-                raise MatchConfigError(
-                    f"cannot read match config {path}: {error.strerror}; pass an existing "
-                    "JSON file (see pipelines/knowledge_graph/match_config.json)"
-                ) from None
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise MatchConfigError(f"{origin} is not valid JSON: {error}") from None
-    if not isinstance(document, dict):
-        raise MatchConfigError(f"{origin} must be a JSON object, got {type(document).__name__}")
-    try:
-        return MatchConfig.model_validate(document)
-    except ValidationError as error:
-        raise MatchConfigError(f"{origin} is invalid: {_describe(error)}") from None
+    return load_json_config(
+        source,
+        MatchConfig,
+        name="match config",
+        error=MatchConfigError,
+        example="pipelines/knowledge_graph/match_config.json",
+    )
 
 
 def column_kind(data_type: pa.DataType) -> str:

@@ -7,14 +7,14 @@ is what a team adapting the pipeline edits.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from media_features._errors import MediaFeaturesError
+from mlplatform.config import load_json_config
 
 __all__ = ["DEFAULT_CONFIG_PATH", "MediaFeaturesConfig", "load_config"]
 
@@ -111,31 +111,10 @@ def load_config(source: str | Path | Mapping[str, Any] | None = None) -> MediaFe
         MediaFeaturesError: The file is missing or not JSON, or a value is invalid; the
             message names the key.
     """
-    if source is None:
-        source = DEFAULT_CONFIG_PATH
-    origin = "media features config"
-    if isinstance(source, Mapping):
-        document: Any = dict(source)
-    else:
-        text = str(source)
-        if not text.lstrip().startswith("{"):
-            origin = text
-            try:
-                text = Path(text).read_text()
-            except OSError as error:
-                raise MediaFeaturesError(
-                    f"cannot read {origin}: {error.strerror}; pass an existing JSON file "
-                    "(see pipelines/media_features/features_config.json)"
-                ) from None
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise MediaFeaturesError(f"{origin} is not valid JSON: {error}") from None
-    try:
-        return MediaFeaturesConfig.model_validate(document)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in item['loc']) or 'config'}: {item['msg']}"
-            for item in error.errors()
-        )
-        raise MediaFeaturesError(f"{origin} is invalid: {problems}") from None
+    return load_json_config(
+        DEFAULT_CONFIG_PATH if source is None else source,
+        MediaFeaturesConfig,
+        name="media features config",
+        error=MediaFeaturesError,
+        example="pipelines/media_features/features_config.json",
+    )

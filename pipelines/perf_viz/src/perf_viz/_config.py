@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mlplatform.config import load_json_config
 from perf_viz._errors import PerfVizConfigError
 
 __all__ = ["DEFAULT_CONFIG_PATH", "PerfVizConfig", "flow_config", "load_config"]
@@ -84,19 +84,6 @@ class PerfVizConfig(BaseModel):
         return max(self.launch_windows)
 
 
-def _describe(error: ValidationError) -> str:
-    problems = []
-    for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "config"
-        if item["type"] == "extra_forbidden":
-            problems.append(f"unknown key {where!r}")
-        elif item["type"] == "missing":
-            problems.append(f"missing required key {where!r}")
-        else:
-            problems.append(f"{where}: {item['msg']} (got {item.get('input')!r})")
-    return "; ".join(problems)
-
-
 def load_config(source: str | Path | Mapping[str, Any] = DEFAULT_CONFIG_PATH) -> PerfVizConfig:
     """Load and validate the configuration.
 
@@ -107,30 +94,13 @@ def load_config(source: str | Path | Mapping[str, Any] = DEFAULT_CONFIG_PATH) ->
         PerfVizConfigError: The file is missing or not JSON, or a key is unknown, missing or
             out of range (the message names each).
     """
-    origin = "perf_viz config"
-    if isinstance(source, Mapping):
-        document: Any = dict(source)
-    else:
-        text = str(source)
-        if not text.lstrip().startswith("{"):
-            origin = text
-            try:
-                text = Path(text).read_text()
-            except OSError as error:
-                raise PerfVizConfigError(
-                    f"cannot read {origin}: {error.strerror}; pass an existing JSON file (see "
-                    "pipelines/perf_viz/perf_viz_config.json)"
-                ) from None
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise PerfVizConfigError(f"{origin} is not valid JSON: {error}") from None
-    if not isinstance(document, dict):
-        raise PerfVizConfigError(f"{origin} must be a JSON object, got {type(document).__name__}")
-    try:
-        return PerfVizConfig.model_validate(document)
-    except ValidationError as error:
-        raise PerfVizConfigError(f"{origin} is invalid: {_describe(error)}") from None
+    return load_json_config(
+        source,
+        PerfVizConfig,
+        name="perf_viz config",
+        error=PerfVizConfigError,
+        example="pipelines/perf_viz/perf_viz_config.json",
+    )
 
 
 def flow_config(text: str) -> dict[str, Any]:
