@@ -6,7 +6,7 @@ worker exceed ``target_concurrency``, stops workers that are no longer needed, a
 zero workers after ``idle_timeout_s`` without requests (the front stays up). At most
 ``max_queued`` requests wait for a worker; beyond that it answers 429 with ``Retry-After``.
 It answers ``/healthz`` (itself), ``/readyz`` (a worker is ready), ``/metrics`` and
-``GET /jobs/{id}`` without a worker, starts job consumers from zero when async jobs wait,
+``GET /jobs/{id}`` without a worker, starts job consumers from zero on the queue's depth,
 checks bearer tokens, body sizes and time limits, logs one JSON line per request, traces
 each request and evaluates the alert rules. SIGTERM drains: accepted requests finish,
 workers stop gracefully, accepted async jobs stay in the durable queue.
@@ -565,6 +565,12 @@ class Front:
             self._stop_child(child)
 
     async def _scale_consumers(self) -> None:
+        """Start job consumers from zero on queue depth, as `_scale` does workers on load.
+
+        One consumer per ``hosting.jobs_per_consumer`` waiting jobs, up to
+        ``hosting.max_job_consumers`` (default 1); all stop after ``idle_timeout_s`` with
+        nothing queued or running.
+        """
         if self.jobs is None:
             return
         pending = await asyncio.to_thread(self.jobs.pending)
@@ -572,7 +578,11 @@ class Front:
         alive = [c for c in self.consumers if not c.stopping]
         if pending:
             self._last_job_seen = now
-            if not alive:
+            desired = min(
+                math.ceil(pending / self.options.jobs_per_consumer),
+                self.options.max_job_consumers or 1,
+            )
+            for _ in range(desired - len(alive)):
                 self._start_consumer()
         elif alive and now - self._last_job_seen > self.options.idle_timeout_s:
             running = await asyncio.to_thread(

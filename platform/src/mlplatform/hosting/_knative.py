@@ -128,7 +128,7 @@ def knative_objects(
                 "spec": {
                     "scaleTargetRef": {"name": jobs},
                     "minReplicaCount": 0,
-                    "maxReplicaCount": options.workers,
+                    "maxReplicaCount": options.max_job_consumers or options.workers,
                     "cooldownPeriod": int(options.idle_timeout_s),
                     "triggers": [
                         {
@@ -136,7 +136,7 @@ def knative_objects(
                             "metadata": {
                                 "address": f"{redis.hostname}:{redis.port or 6379}",
                                 "listName": f"huey.redis.{queue_name(service.name)}",
-                                "listLength": "1",
+                                "listLength": str(options.jobs_per_consumer),
                             },
                         }
                     ],

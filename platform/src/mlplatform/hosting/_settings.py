@@ -69,6 +69,13 @@ class HostingSettings(SettingsSection):
     job_retry_delay_s: float = Field(default=1.0, ge=0)
     """Delay before the first retry; each later one waits twice as long."""
     max_job_workers: int = Field(default=1, ge=1)
+    """Jobs one consumer process runs at once (threads)."""
+    max_job_consumers: int | None = Field(default=None, ge=1)
+    """The most job consumer processes (pods, with Knative) at once. Consumers start from
+    zero when jobs wait, one more per ``target_concurrency x max_job_workers`` waiting
+    jobs. Default: 1 for ``mlp serve`` (on 2 cores a second consumer slowed both accepting
+    and draining jobs: benchmarks/hosting.py), ``max_workers`` for the emitted KEDA
+    ScaledObject."""
     # -- telemetry -----------------------------------------------------------------------
     tracing: Literal["none", "console", "otlp"] = "none"
     otlp_endpoint: str | None = None
@@ -101,6 +108,11 @@ class HostingSettings(SettingsSection):
         from mlplatform.compute import available_cores
 
         return self.max_workers or available_cores()
+
+    @property
+    def jobs_per_consumer(self) -> int:
+        """Waiting jobs per job consumer above which another consumer starts."""
+        return self.target_concurrency * self.max_job_workers
 
     def required(self, settings: Settings) -> list[tuple[str, str]]:
         missing = []

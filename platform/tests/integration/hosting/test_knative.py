@@ -67,10 +67,11 @@ def test_the_emitted_objects_serve_from_zero_and_scale_the_job_workers_on_the_qu
     assert scaled["apiVersion"] == "keda.sh/v1alpha1"
     assert scaled["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
     assert scaled["spec"]["minReplicaCount"] == 0
+    assert scaled["spec"]["maxReplicaCount"] == 5  # max_job_consumers unset: max_workers
     trigger = scaled["spec"]["triggers"][0]
     assert trigger["type"] == "redis"
     assert trigger["metadata"] == {
         "address": "redis.internal:6379",
         "listName": "huey.redis.mlp-iris",
-        "listLength": "1",
+        "listLength": "8",  # target_concurrency x max_job_workers: as the front scales them
     }

@@ -145,6 +145,32 @@ def test_concurrency_above_the_target_adds_a_worker(serve, example):
     assert 'mlp_cold_starts_total{kind="http"} 2.0' in httpx.get(f"{served.url}/metrics").text
 
 
+def test_a_backlog_of_jobs_starts_consumers_up_to_their_bound_and_idle_stops_them(serve, example):
+    served = serve(
+        example / "fault_service.py",
+        *("--target-concurrency", "1", "--idle-timeout", "2s"),
+        env={"MLP_HOSTING__MAX_JOB_CONSUMERS": "2"},
+    )
+    with served.client() as client:
+        ids = [
+            client.post("/job", json={"n": n, "seconds": 0.3}).json()["job_id"] for n in range(16)
+        ]
+
+        def results() -> list[dict | None]:
+            return [client.get(f"/jobs/{job}").json().get("result") for job in ids]
+
+        wait_for(lambda: all(results()), "the backlog to be done")
+        assert sorted(result["n"] for result in results()) == [2 * n for n in range(16)]
+        assert len({result["pid"] for result in results()}) == 2  # both consumers ran jobs
+        metrics = client.get("/metrics").text
+        assert 'mlp_cold_starts_total{kind="job"} 2.0' in metrics  # never more than two
+        wait_for(
+            lambda: 'mlp_workers{kind="job",state="ready"} 0.0' in client.get("/metrics").text,
+            "the idle consumers to stop",
+            timeout_s=60,
+        )
+
+
 def test_jobs_retry_with_backoff_and_fail_with_their_error(serve, example, tmp_path):
     log = tmp_path / "faults.jsonl"
     env = {"FAULTS_LOG": str(log), "MLP_HOSTING__JOB_RETRY_DELAY_S": "0.1"}
