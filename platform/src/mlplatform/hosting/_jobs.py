@@ -206,8 +206,9 @@ class JobStore:
             A future of ``(record, created)``, resolved once the job is stored and queued:
             ``created`` is False for a repeat (same key or payload within
             ``hosting.job_ttl_s``), which gives the first job as it is now. It raises what
-            the commit raised (e.g. `mlplatform.cache.CacheUnavailableError`); then
-            nothing of this job was stored.
+            the commit raised: from the records' commit (e.g.
+            `mlplatform.cache.CacheUnavailableError`), nothing of the job was stored; from
+            the queue's, its record was, and `recover` queues it when the service starts.
         """
         key = (
             f"key:{idempotency_key}" if idempotency_key else payload_key(artifacts_version, payload)
